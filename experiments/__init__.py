@@ -1,0 +1,1 @@
+"""Experiments that run the whole platform end to end (see experiments/hidden_preference)."""

@@ -1,0 +1,54 @@
+/** The labeler's start page: get the next ranking or demonstration task. */
+
+import { useState } from "preact/hooks";
+import { ApiError } from "../api";
+import { Errors } from "../components/ui";
+import { labeling, workPath } from "../labelingApi";
+import { navigate } from "../router";
+
+const DONE: Record<string, string> = {
+  ranking: "Ranking submitted. Thank you!",
+  demonstration: "Demonstration submitted. Thank you!",
+  skip: "Task skipped.",
+};
+
+export function LabelerHome() {
+  const [message, setMessage] = useState<string | null>(DONE[new URLSearchParams(location.search).get("done") ?? ""] ?? null);
+  const [errors, setErrors] = useState<string[]>([]);
+  const [busy, setBusy] = useState(false);
+
+  const start = async (kind: "ranking" | "demonstration") => {
+    setBusy(true);
+    setErrors([]);
+    try {
+      const item = await labeling.next(kind);
+      if (!item) {
+        setMessage(kind === "ranking" ? "No ranking tasks are waiting for you right now." : "No demonstration tasks are waiting for you right now.");
+        return;
+      }
+      navigate(workPath(item));
+    } catch (err) {
+      setErrors([err instanceof ApiError ? err.message : String(err)]);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section class="page narrow">
+      <h1>Start working</h1>
+      {message ? <p class="notice" role="status">{message}</p> : null}
+      <Errors messages={errors} />
+      <div class="tiles">
+        <button type="button" class="tile" disabled={busy} onClick={() => start("ranking")} data-testid="start-ranking">
+          <strong>Rank answers</strong>
+          <span>Order several answers to a prompt from best to worst.</span>
+        </button>
+        <button type="button" class="tile" disabled={busy} onClick={() => start("demonstration")} data-testid="start-demonstration">
+          <strong>Write demonstrations</strong>
+          <span>Write the ideal answer to a prompt.</span>
+        </button>
+      </div>
+    </section>
+  );
+}

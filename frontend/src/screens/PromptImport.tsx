@@ -1,0 +1,121 @@
+/**
+ * Import prompts from a JSON Lines file: preview in the browser with each bad line marked, then
+ * send it; the server's own per-line errors are shown next to those lines.
+ */
+
+import { useState } from "preact/hooks";
+import { api, ApiError } from "../api";
+import { Errors } from "../components/ui";
+import { CATEGORIES, previewJsonl, PreviewRow, SPLITS } from "../logic/jsonl";
+
+/** Per-line errors from the server, whatever shape they come in, as {line: message}. */
+export function serverLineErrors(body: any): Record<number, string> {
+  const out: Record<number, string> = {};
+  const list = body?.errors ?? body?.lines ?? body?.line_errors;
+  if (Array.isArray(list)) {
+    for (const e of list) {
+      if (!e || e.line == null) continue;
+      const message = String(e.message ?? e.error ?? e.detail ?? JSON.stringify(e.errors ?? e));
+      const text = e.field ? `${e.field}: ${message}` : message;
+      out[Number(e.line)] = out[Number(e.line)] ? `${out[Number(e.line)]}; ${text}` : text;
+    }
+  } else if (list && typeof list === "object") {
+    for (const [line, msg] of Object.entries(list)) out[Number(line)] = Array.isArray(msg) ? msg.join(" ") : String(msg);
+  }
+  return out;
+}
+
+export function PromptImport() {
+  const [content, setContent] = useState("");
+  const [fileName, setFileName] = useState("");
+  const [split, setSplit] = useState("");
+  const [category, setCategory] = useState("");
+  const [preview, setPreview] = useState<PreviewRow[] | null>(null);
+  const [lineErrors, setLineErrors] = useState<Record<number, string>>({});
+  const [errors, setErrors] = useState<string[]>([]);
+  const [result, setResult] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const load = async (file: File | undefined) => {
+    if (!file) return;
+    setFileName(file.name);
+    const text = await file.text();
+    setContent(text);
+    setPreview(previewJsonl(text));
+    setLineErrors({});
+    setResult(null);
+  };
+
+  const send = async () => {
+    setBusy(true);
+    setErrors([]);
+    setResult(null);
+    try {
+      const body: Record<string, unknown> = { content, source: fileName || "upload" };
+      if (split) body.split = split;
+      if (category) body.category = category;
+      const data = await api.post(`/api/prompts/import/`, body);
+      setLineErrors({});
+      setResult(`Imported ${data?.created ?? "the"} prompts.`);
+    } catch (err) {
+      const e = err as ApiError;
+      const lines = serverLineErrors(e.body);
+      setLineErrors(lines);
+      setErrors(Object.keys(lines).length ? [`${Object.keys(lines).length} line(s) have errors; nothing was imported.`] : [e.message]);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const rowsShown = preview ?? [];
+  const bad = rowsShown.filter((r) => r.error || lineErrors[r.line]).length;
+  return (
+    <section class="page">
+      <h1>Import prompts</h1>
+      <p class="hint">A JSON Lines file, one prompt per line: <code>{'{"text": …, "category": …, "split": …}'}</code> or <code>{'{"messages": [{"role": "user", "content": …}]}'}</code>.</p>
+      <div class="card form-grid">
+        <label for="import-file">File</label>
+        <input id="import-file" type="file" accept=".jsonl,.json,.txt,application/json" onChange={(e) => load(e.currentTarget.files?.[0])} />
+        <label for="import-split">Split for lines without one</label>
+        <select id="import-split" value={split} onChange={(e) => setSplit(e.currentTarget.value)}>
+          <option value="">(as in the file)</option>
+          {SPLITS.map((s) => <option value={s}>{s}</option>)}
+        </select>
+        <label for="import-category">Category for lines without one</label>
+        <select id="import-category" value={category} onChange={(e) => setCategory(e.currentTarget.value)}>
+          <option value="">(as in the file)</option>
+          {CATEGORIES.map((c) => <option value={c}>{c}</option>)}
+        </select>
+      </div>
+      <Errors messages={errors} />
+      {result ? <p class="notice" role="status">{result}</p> : null}
+      {preview ? (
+        <>
+          <p role="status">{rowsShown.length} lines, {bad} with errors.</p>
+          <table data-testid="import-preview">
+            <caption>Preview</caption>
+            <thead><tr><th scope="col">Line</th><th scope="col">Prompt</th><th scope="col">Turns</th><th scope="col">Category</th><th scope="col">Split</th><th scope="col">Error</th></tr></thead>
+            <tbody>
+              {rowsShown.map((r) => {
+                const error = lineErrors[r.line] ?? r.error ?? null; // the server has the last word
+                return (
+                  <tr class={error ? "bad" : ""} data-line={r.line}>
+                    <td>{r.line}</td>
+                    <td class="clip">{r.text}</td>
+                    <td>{r.turns || ""}</td>
+                    <td>{r.category}</td>
+                    <td>{r.split}</td>
+                    <td class="line-error">{error ?? ""}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+          <div class="row">
+            <button type="button" onClick={send} disabled={busy || rowsShown.length === 0} data-testid="import-send">Import {rowsShown.length} prompts</button>
+          </div>
+        </>
+      ) : null}
+    </section>
+  );
+}

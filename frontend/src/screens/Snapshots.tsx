@@ -1,0 +1,84 @@
+/** Dataset snapshots: freeze a new one (kind + filter), see counts, download the JSON Lines file. */
+
+import { useState } from "preact/hooks";
+import { api, ApiError, rows } from "../api";
+import { ApiState, Errors, fmtDate, useApi } from "../components/ui";
+import { errorsFor, FieldErrors, otherErrors } from "../logic/errors";
+import { SPLITS } from "../logic/jsonl";
+
+export function Snapshots() {
+  const list = useApi(async () => rows(await api.get(`/api/snapshots/?ordering=-id`)), []);
+  const [kind, setKind] = useState("pairs");
+  const [name, setName] = useState("");
+  const [splits, setSplits] = useState<string[]>([]);
+  const [minAgreement, setMinAgreement] = useState("");
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [busy, setBusy] = useState(false);
+
+  const freeze = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      const filters: Record<string, unknown> = {};
+      if (splits.length) filters.splits = splits;
+      if (minAgreement) filters.min_agreement = Number(minAgreement);
+      await api.post(`/api/snapshots/`, { kind, name, filters });
+      setErrors({});
+      list.reload();
+    } catch (err) {
+      setErrors((err as ApiError).fields);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const items = list.data ?? [];
+  return (
+    <section class="page">
+      <h1>Dataset snapshots</h1>
+      <form class="card form-grid" onSubmit={freeze} aria-labelledby="freeze-title">
+        <h2 id="freeze-title" class="span">Freeze a snapshot</h2>
+        <Errors messages={otherErrors(errors, ["kind", "filters", "name"])} />
+        <label for="snap-kind">Kind</label>
+        <select id="snap-kind" value={kind} onChange={(e) => setKind(e.currentTarget.value)}>
+          <option value="sft">sft (demonstrations)</option>
+          <option value="pairs">pairs (chosen / rejected)</option>
+          <option value="rankings">rankings (K-wise)</option>
+        </select>
+        <Errors messages={errorsFor(errors, "kind")} />
+        <label for="snap-name">Name</label>
+        <input id="snap-name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        <span id="snap-splits-label">Splits</span>
+        <div role="group" aria-labelledby="snap-splits-label" class="row">
+          {SPLITS.map((s) => (
+            <label class="check"><input type="checkbox" checked={splits.includes(s)}
+              onChange={(e) => setSplits(e.currentTarget.checked ? [...splits, s] : splits.filter((x) => x !== s))} />{s}</label>
+          ))}
+        </div>
+        <label for="snap-agreement">Minimum agreement (0–1)</label>
+        <input id="snap-agreement" inputMode="decimal" value={minAgreement} onInput={(e) => setMinAgreement(e.currentTarget.value)} />
+        <Errors messages={errorsFor(errors, "filters")} />
+        <div class="row span"><button type="submit" disabled={busy}>Freeze snapshot</button></div>
+      </form>
+      <ApiState error={list.error} loading={list.loading && !list.data} empty={items.length === 0} emptyText="No snapshots yet." />
+      {items.length ? (
+        <table>
+          <thead><tr><th scope="col">Snapshot</th><th scope="col">Kind</th><th scope="col">Counts</th><th scope="col">Filter</th><th scope="col">Hash</th><th scope="col">Created</th><th scope="col">File</th></tr></thead>
+          <tbody>
+            {items.map((s: any) => (
+              <tr>
+                <td>#{s.id} {s.name}</td>
+                <td>{s.kind}</td>
+                <td>{Object.entries(s.counts ?? {}).map(([k, v]) => `${k}: ${v}`).join(", ")}</td>
+                <td class="clip"><code>{JSON.stringify(s.filters ?? {})}</code></td>
+                <td><code>{String(s.content_hash ?? "").slice(0, 12)}</code></td>
+                <td>{fmtDate(s.created_at)}</td>
+                <td><a href={s.download_url ?? `/api/snapshots/${s.id}/download/`} download data-testid={`download-${s.id}`}>Download #{s.id}</a></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}

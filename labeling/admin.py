@@ -1,0 +1,89 @@
+from django.contrib import admin
+
+from labeling import models
+
+
+class GuidelineVersionInline(admin.TabularInline):
+    model = models.GuidelineVersion
+    extra = 0
+    fields = ("number", "published_at", "changelog", "created_by")
+    readonly_fields = ("published_at",)
+
+
+@admin.register(models.Guideline)
+class GuidelineAdmin(admin.ModelAdmin):
+    list_display = ("name", "created_at")
+    inlines = [GuidelineVersionInline]
+
+
+@admin.register(models.GuidelineVersion)
+class GuidelineVersionAdmin(admin.ModelAdmin):
+    list_display = ("guideline", "number", "published_at", "created_at")
+    list_filter = ("guideline",)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj and obj.is_published:
+            return [f.name for f in self.model._meta.fields]
+        return ("published_at",)
+
+
+@admin.register(models.Prompt)
+class PromptAdmin(admin.ModelAdmin):
+    list_display = ("id", "text", "category", "split", "source", "created_at")
+    list_filter = ("split", "category", "source")
+    search_fields = ("text",)
+
+
+@admin.register(models.Demonstration)
+class DemonstrationAdmin(admin.ModelAdmin):
+    list_display = ("id", "prompt", "labeler", "review_state", "guideline_version", "created_at")
+    list_filter = ("review_state",)
+    raw_id_fields = ("prompt", "task")
+
+
+@admin.register(models.Response)
+class ResponseAdmin(admin.ModelAdmin):
+    list_display = ("id", "prompt", "origin", "model_version", "text")
+    list_filter = ("origin",)
+    raw_id_fields = ("prompt",)
+
+
+class TaskResponseInline(admin.TabularInline):
+    model = models.TaskResponse
+    extra = 0
+    raw_id_fields = ("response",)
+
+
+@admin.register(models.Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ("id", "kind", "prompt", "labelers_required", "completed_count", "batch", "created_at")
+    list_filter = ("kind", "batch")
+    raw_id_fields = ("prompt",)
+    inlines = [TaskResponseInline]
+
+
+@admin.register(models.Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ("id", "task", "labeler", "state", "lease_expires_at", "completed_at")
+    list_filter = ("state",)
+    raw_id_fields = ("task",)
+
+
+class RankedResponseInline(admin.TabularInline):
+    model = models.RankedResponse
+    extra = 0
+    raw_id_fields = ("response",)
+
+
+@admin.register(models.Ranking)
+class RankingAdmin(admin.ModelAdmin):
+    list_display = ("id", "task", "labeler", "guideline_version", "all_bad", "unrankable", "pairs_expanded_at", "created_at")
+    list_filter = ("all_bad", "unrankable")
+    raw_id_fields = ("task", "assignment")
+    inlines = [RankedResponseInline]
+
+
+@admin.register(models.ComparisonPair)
+class ComparisonPairAdmin(admin.ModelAdmin):
+    list_display = ("id", "ranking", "chosen", "rejected")
+    raw_id_fields = ("ranking", "chosen", "rejected")

@@ -1,0 +1,99 @@
+"""Data-quality API: agreement, bias analytics, ranking imports. Thin views; the rules live in
+labeling.agreement, labeling.analytics and labeling.importers."""
+
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, parser_classes, permission_classes
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from accounts.permissions import IsAdmin
+from labeling.agreement import agreement_report
+from labeling.analytics import bias_report
+from labeling.importers import FORMATS, import_rankings
+from labeling.models import Ranking, Split
+
+_SCOPE = [OpenApiParameter("guideline_version", int, description="Only rankings made under this guideline version."),
+          OpenApiParameter("split", str, enum=Split.values, description="Only rankings of prompts in this split.")]
+
+
+def _scoped_rankings(request):
+    """Rankings narrowed by ?guideline_version= and ?split=; a bad value is a 400 naming it."""
+    rankings = Ranking.objects.all()
+    version = request.query_params.get("guideline_version")
+    if version:
+        if not version.isdigit():
+            raise serializers.ValidationError({"guideline_version": ["give a guideline version id"]})
+        rankings = rankings.filter(guideline_version_id=int(version))
+    split = request.query_params.get("split")
+    if split:
+        if split not in Split.values:
+            raise serializers.ValidationError({"split": [f"use one of {', '.join(Split.values)}"]})
+        rankings = rankings.filter(task__prompt__split=split)
+    return rankings
+
+
+@extend_schema(parameters=_SCOPE, responses={200: OpenApiTypes.OBJECT})
+@api_view(["GET"])
+@permission_classes([IsAdmin])
+def agreement(request):
+    """Agreement between labelers on tasks two or more of them ranked (overall and per labeler), and
+    with gold tasks. A pair of answers is agreed when both rankings give the same outcome: better,
+    worse or tied."""
+    return Response(agreement_report(_scoped_rankings(request)).as_dict())
+
+
+@extend_schema(responses={200: OpenApiTypes.OBJECT})
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def my_agreement(request):
+    """The signed-in labeler's own agreement with other labelers and with gold tasks."""
+    report = agreement_report(Ranking.objects.filter(task__rankings__labeler=request.user))  # the tasks they ranked
+    row = next((r for r in report.as_dict()["labelers"] if r["labeler"] == request.user.id), None)
+    row = row or {"labeler": request.user.id, "username": request.user.username, "rankings": 0,
+                  "peer_agreement": None, "peer_pairs": 0, "gold_agreement": None, "gold_pairs": 0}
+    return Response({**row, "pairs": row["peer_pairs"]})
+
+
+@extend_schema(parameters=_SCOPE, responses={200: OpenApiTypes.OBJECT})
+@api_view(["GET"])
+@permission_classes([IsAdmin])
+def bias(request):
+    """How often labelers prefer the answer shown first, or the longer answer (per labeler, overall)."""
+    return Response(bias_report(_scoped_rankings(request)))
+
+
+class RankingImportSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="JSON Lines, optionally gzip'd.")
+    format = serializers.ChoiceField(choices=FORMATS, required=False, help_text="Detected from the first line when left out.")
+    split = serializers.ChoiceField(choices=Split.values, required=False,
+                                    help_text="Split of the imported prompts (overrides the file's; default rm).")
+
+
+@extend_schema(request={"multipart/form-data": RankingImportSerializer},
+               responses={201: inline_serializer("RankingImportOut", {
+                   "format": serializers.CharField(), "rankings": serializers.IntegerField(),
+                   "pairs": serializers.IntegerField(), "errors": serializers.ListField()})})
+@api_view(["POST"])
+@permission_classes([IsAdmin])
+@parser_classes([MultiPartParser, FormParser])
+def import_ranking_file(request):
+    """Import rankings (K-wise, HH-RLHF or OpenAssistant trees). All-or-nothing: a file with a bad
+    line writes nothing and answers 400 listing every bad line as {line, field, message}."""
+    serializer = RankingImportSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    upload = serializer.validated_data["file"]
+    result = import_rankings(upload.file, serializer.validated_data.get("format"),
+                             serializer.validated_data.get("split"), name=upload.name)
+    return Response(result.as_dict(), status=status.HTTP_201_CREATED if result.ok else status.HTTP_400_BAD_REQUEST)
+
+
+urlpatterns = [
+    path("quality/agreement/", agreement, name="quality-agreement"),
+    path("quality/bias/", bias, name="quality-bias"),
+    path("agreement/me/", my_agreement, name="agreement-me"),
+    path("imports/rankings/", import_ranking_file, name="rankings-import"),
+]

@@ -1,0 +1,40 @@
+"""The Celery app. Queues: `default` (CPU: pair expansion, agreement, exports) and `gpu` (training,
+sampling, evaluation). Long tasks ack late and are re-queued if their worker dies, so a SIGKILLed
+training job is delivered again and resumes from its checkpoint.
+
+Start workers with `celery -A celery_app worker -Q default` and `-Q gpu --concurrency 1`.
+"""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
+
+app = Celery("rlhf")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_queues=[Queue("default"), Queue("gpu")],
+    task_default_queue="default",
+    task_routes={
+        "training.tasks.*": {"queue": "gpu"},
+        "labeling.tasks.*": {"queue": "default"},
+    },
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_track_started=True,
+    broker_connection_retry_on_startup=True,
+    # A long training task must not be re-delivered while it is still running: the visibility
+    # timeout has to exceed the longest job. A dead worker's task comes back after this.
+    broker_transport_options={"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 6 * 3600))},
+    beat_schedule={
+        "sweep-unexpanded-rankings": {"task": "labeling.tasks.sweep_unexpanded_rankings", "schedule": 60.0},
+        # Jobs left `running` by a worker that died (its Redis lock expired) are sent again and resume.
+        "recover-jobs": {"task": "training.tasks.recover_jobs", "schedule": 60.0,
+                         "options": {"queue": "default", "expires": 55}},
+    },
+    result_expires=24 * 3600,
+)
+app.autodiscover_tasks(["labeling", "training"])

@@ -1,0 +1,53 @@
+"""An admin in a real browser: importing prompts shows a preview, and a bad line's error next to that
+line (nothing is imported); the corrected file imports."""
+
+import json
+
+import pytest
+
+from labeling.models import Prompt
+from tests.frontend.conftest import log_in, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+GOOD = {"text": "Write a haiku about autumn.", "category": "generation", "split": "sft"}
+BAD = {"text": "Summarise this memo.", "category": "poetry", "split": "rm"}
+CHAT = {"messages": [{"role": "user", "content": "Hi!"}, {"role": "assistant", "content": "Hello."},
+                     {"role": "user", "content": "Tell me a joke."}], "category": "chat"}
+
+
+def jsonl(*records):
+    return ("\n".join(json.dumps(r) for r in records) + "\n").encode()
+
+
+def test_admin_imports_prompts_and_sees_the_bad_lines_error(page, make_user, tmp_path):
+    make_user("admin", username="ada")
+    log_in(page, "ada", expect_path="/manage/dashboard")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Import prompts").click()
+    page.get_by_role("heading", name="Import prompts").wait_for()
+
+    page.get_by_label("File").set_input_files({"name": "prompts.jsonl", "mimeType": "application/jsonl",
+                                               "buffer": jsonl(GOOD, BAD, CHAT)})
+    preview = page.get_by_test_id("import-preview")
+    preview.wait_for()
+    assert page.get_by_text("3 lines, 1 with errors.").is_visible()
+    page.get_by_test_id("import-send").click()
+    page.get_by_text("nothing was imported").wait_for()
+    bad_row = preview.locator("tr[data-line='2']")
+    assert "bad" in bad_row.get_attribute("class")
+    assert "category: 'poetry' is not one of" in bad_row.locator(".line-error").inner_text()  # the server's message
+    assert preview.locator("tr[data-line='1'] .line-error").inner_text() == ""
+    screenshot(page, "import-errors")
+    assert Prompt.objects.count() == 0  # all or nothing
+
+    page.get_by_label("File").set_input_files({"name": "prompts.jsonl", "mimeType": "application/jsonl",
+                                               "buffer": jsonl(GOOD, {**BAD, "category": "summarization"}, CHAT)})
+    page.get_by_text("3 lines, 0 with errors.").wait_for()
+    page.get_by_test_id("import-send").click()
+    page.get_by_role("status").get_by_text("Imported 3 prompts.").wait_for()
+    assert sorted(Prompt.objects.values_list("text", "category", "split")) == sorted([
+        ("Write a haiku about autumn.", "generation", "sft"),
+        ("Summarise this memo.", "summarization", "rm"),
+        ("Tell me a joke.", "chat", "rm"),
+    ])
+    assert len(Prompt.objects.get(category="chat").messages) == 3

