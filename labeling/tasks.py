@@ -33,12 +33,10 @@ def sweep_unexpanded_rankings(batch=1000):
 def enqueue_pair_expansion(ranking_id):
     """Ask a worker to expand a ranking's pairs. If the broker is down the ranking is already saved
     and acknowledged; the sweep expands it later, so the error is logged, not raised."""
+    from celery_app import send_now  # platform/celery_app.py
+
     try:
-        # A pooled connection, checked with one quick try: kombu would otherwise retry for seconds
-        # before giving up, and the labeler's request would wait for it.
-        with expand_ranking_pairs.app.pool.acquire(block=True, timeout=2) as connection:
-            connection.ensure_connection(max_retries=1, interval_start=0, timeout=2)
-            expand_ranking_pairs.apply_async((ranking_id,), connection=connection, retry=False, ignore_result=True)
+        send_now("labeling.tasks.expand_ranking_pairs", (ranking_id,), ignore_result=True)
         return True
     except Exception as exc:  # broker unreachable: kombu raises OperationalError and friends
         log.warning("pair expansion for ranking %s not queued (%s); the sweep will expand it", ranking_id, exc)

@@ -38,3 +38,15 @@ app.conf.update(
     result_expires=24 * 3600,
 )
 app.autodiscover_tasks(["labeling", "training"])
+
+
+def send_now(name, args=(), timeout=2.0, **options):
+    """Queue the task `name` on this app (its routes pick the queue), or raise within `timeout` seconds
+    when the broker is unreachable instead of waiting through kombu's retries: callers (a labeler's
+    submission, a job launch) have already saved their state and let the sweep / recovery send it later.
+
+    Always this app, never `current_app`: another Celery instance created in the same process (a bare
+    client) would become current, and its tasks would miss our routes and land on the wrong queue."""
+    with app.pool.acquire(block=True, timeout=timeout) as connection:
+        connection.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
+        return app.send_task(name, args, connection=connection, retry=False, **options)

@@ -370,11 +370,10 @@ def submit(job):
 def enqueue(job_id):
     """Put run_job on the broker. When the broker is down the job stays queued without a task id and
     `recover_jobs` sends it later; the caller is not failed for it."""
-    import celery_app  # noqa: F401  (platform/celery_app.py: makes the configured app the current one)
-    from training.tasks import run_job
+    from celery_app import send_now  # platform/celery_app.py
 
     try:
-        result = run_job.apply_async((job_id,), retry=False)
+        result = send_now("training.tasks.run_job", (job_id,))
     except Exception as exc:  # kombu's OperationalError and friends
         log.warning("job %s not queued (%s); recovery will send it", job_id, exc)
         return False

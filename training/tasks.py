@@ -2,6 +2,8 @@
 Thin shells around training.jobs, where the life cycle and the crash recovery are explained."""
 
 import logging
+import threading
+import time
 
 from celery import shared_task
 from celery.signals import worker_ready
@@ -30,16 +32,32 @@ def _consumes_gpu(consumer):
         return True
 
 
+# Seconds after a gpu worker starts at which it looks for jobs a dead worker left running. Several
+# looks, not one: a killed process can take a moment to vanish, and a lock held by a process on
+# another host only frees when its TTL (JOB_LOCK_TTL, 60 s) runs out; celery beat keeps looking after.
+RECOVERY_DELAYS = (0, 3, 10, 30, 75)
+
+
+def recover_for_a_while(delays=RECOVERY_DELAYS):
+    from django.db import connection
+
+    waited = 0
+    for delay in delays:
+        time.sleep(max(delay - waited, 0))
+        waited = delay
+        try:
+            sent = jobs.recover_jobs()
+        except Exception as exc:  # the worker must keep running when the database or broker hiccups
+            log.warning("job recovery failed: %s", exc)
+            continue
+        if sent:
+            log.warning("re-sent jobs left running by a dead worker: %s", sent)
+    connection.close()  # this thread's own connection
+
+
 @worker_ready.connect
 def recover_on_start(sender=None, **kwargs):
-    """When a gpu worker starts, jobs that a dead worker on this host left `running` are sent again
-    at once (their lock names a process that no longer exists), so they resume from their checkpoint."""
-    if not _consumes_gpu(sender):
-        return
-    try:
-        sent = jobs.recover_jobs()
-    except Exception as exc:  # the worker must start even when the database or broker hiccups
-        log.warning("job recovery at worker start failed: %s", exc)
-        return
-    if sent:
-        log.warning("re-sent jobs left running by a dead worker: %s", sent)
+    """When a gpu worker starts, jobs that a dead worker left `running` are sent again (their lock names
+    a process that no longer exists), so they resume from their checkpoint."""
+    if _consumes_gpu(sender):
+        threading.Thread(target=recover_for_a_while, name="job recovery", daemon=True).start()

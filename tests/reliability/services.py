@@ -201,4 +201,4 @@ def send_task(broker_url, task_name, *args, queue="default"):
     from kombu import Connection
 
     with Connection(broker_url, connect_timeout=2) as connection:
-        Celery("rlhf-client").send_task(task_name, args=args, queue=queue, connection=connection)
+        Celery("rlhf-client", set_as_current=False).send_task(task_name, args=args, queue=queue, connection=connection)

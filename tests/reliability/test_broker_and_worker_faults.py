@@ -32,7 +32,7 @@ def send(redis, task_name, *args):
     """Queue a task on the private broker with a bare Celery client. (An explicit connection: Celery
     prefers $CELERY_BROKER_URL, the session's broker, over a broker given to the app.)"""
     with Connection(redis.url) as connection:
-        Celery("fault-test").send_task(task_name, args=args, queue="default", connection=connection)
+        Celery("fault-test", set_as_current=False).send_task(task_name, args=args, queue="default", connection=connection)
 
 
 @pytest.fixture
