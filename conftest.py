@@ -26,3 +26,10 @@ if _process is not None:
 from django.conf import settings as django_settings  # noqa: E402
 
 django_settings.REDIS_URL = django_settings.CELERY_BROKER_URL = django_settings.CELERY_RESULT_BACKEND = _url
+# Tests log in far more often than a person: raise the login rate in place (DRF's throttle classes hold a
+# reference to this dict), and give this session its own cache keys so that throttle counts left in a
+# shared Redis by an earlier run never carry over.
+django_settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"] = os.environ["LOGIN_THROTTLE_RATE"]
+django_settings.CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"
+if django_settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    django_settings.CACHES["default"]["LOCATION"] = _url
