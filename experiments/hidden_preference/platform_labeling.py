@@ -126,3 +126,32 @@ def measured_agreement() -> tuple[int, int]:
                 s, t = gold.pairwise_agreement([rows[i][k] for k in ids], [rows[j][k] for k in ids])
                 same, total = same + s, total + t
     return same, total
+
+
+def expected_pairs() -> int:
+    """C(K,2) minus tied pairs, summed over every saved ranking: what pair expansion must write."""
+    from labeling.models import RankedResponse
+
+    by_ranking: dict = {}
+    for ranking_id, rank in RankedResponse.objects.values_list("ranking_id", "rank"):
+        by_ranking.setdefault(ranking_id, []).append(rank)
+    return sum(a != b for ranks in by_ranking.values() for i, a in enumerate(ranks) for b in ranks[i + 1:])
+
+
+def platform_agreement() -> dict:
+    """The agreement report admins read at ``GET /api/quality/agreement/`` (without the per-labeler rows)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from rest_framework.test import APIClient
+
+    from accounts.roles import ADMIN, ensure_roles
+
+    ensure_roles()
+    admin, _ = get_user_model().objects.get_or_create(username="experiment-admin")
+    admin.groups.add(Group.objects.get(name=ADMIN))
+    client = APIClient()
+    client.force_authenticate(admin)
+    response = client.get("/api/quality/agreement/")
+    if response.status_code != 200:
+        raise RuntimeError(f"agreement: {response.status_code} {response.content[:300]!r}")
+    return {k: v for k, v in response.json().items() if k != "labelers"}

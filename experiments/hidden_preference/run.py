@@ -1,8 +1,12 @@
 """The one command:  python -m experiments.hidden_preference.run [--out DIR] [--tiny] [--hh]
 
-Runs the whole hidden-preference loop (loop.py) on the CPU and writes into DIR (default
+Runs the whole hidden-preference loop on the CPU and writes into DIR (default
 var/experiments/hidden_preference): results.json, report.md (the table) and win_rates.svg (the plot).
-``--hh`` also trains a reward model on the HH-RLHF subset under /work/shared/data/hh-rlhf (read in place,
+By default the labels travel through the real platform (platform_loop.py: API, sampling job on the gpu
+worker, pairs on the default worker, frozen snapshots) on a private database and broker in DIR/platform,
+so DIR is started afresh; ``--offline`` runs the same stages on the engine alone (loop.py) and resumes
+from the stages already in DIR.
+``--hh`` also trains a reward model on the HH-RLHF subset under ../shared/data/hh-rlhf (beside the checkout) (read in place,
 never copied) and reports its held-out accuracy against the majority baseline.
 """
 
@@ -11,12 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HH_ROOT = Path(os.environ.get("HH_RLHF_DIR", "/work/shared/data/hh-rlhf"))
+HH_ROOT = Path(os.environ.get("HH_RLHF_DIR", ROOT.parent / "shared" / "data" / "hh-rlhf"))
 
 
 def hh_rlhf(out: Path, log=print) -> dict:
@@ -50,6 +55,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--hh", action="store_true", help="also train and report the HH-RLHF reward model")
     parser.add_argument("--ppo-iterations", type=int, default=0, help="override the PPO iterations of the size set")
     parser.add_argument("--eval-samples", type=int, default=0, help="override the answers per eval prompt and model")
+    parser.add_argument("--offline", action="store_true", help="engine only: labels made in memory, no platform")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args(argv)
 
@@ -66,7 +72,19 @@ def main(argv=None) -> dict:
         sizes = replace(sizes, ppo_iterations=args.ppo_iterations)
     if args.eval_samples:
         sizes = replace(sizes, eval_samples=args.eval_samples)
-    results = Loop(out, sizes, log=lambda m: print(m, flush=True)).run()
+    log = lambda m: print(m, flush=True)  # noqa: E731
+    if args.offline:
+        results = Loop(out, sizes, log=log).run()
+    else:
+        from .platform_loop import PlatformLoop, PlatformSession
+
+        if out.exists() and any(out.iterdir()) and not (out / "platform").exists():
+            parser.error(f"{out} holds something else than an earlier run; choose another --out")
+        if out.exists():
+            log(f"starting afresh: removing the earlier run in {out}")
+            shutil.rmtree(out)
+        with PlatformSession(out / "platform", log=log):
+            results = PlatformLoop(out, sizes, log=log).run()
     if args.hh:
         results["figures"] = hh_rlhf(out / "hh_rlhf")
     results["figures"] = {**results.get("figures", {}), **results["facts"],

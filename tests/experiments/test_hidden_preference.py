@@ -2,13 +2,18 @@
 
 import json
 import math
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from experiments.hidden_preference import corpus, gold, report
 from experiments.hidden_preference.loop import TINY, Loop
 
+ROOT = Path(__file__).resolve().parents[2]
 PROMPT = "Tell me about the lamp."
 
 
@@ -61,9 +66,26 @@ def test_wilson_interval_brackets_the_rate():
 
 
 @pytest.mark.slow
-def test_shortened_loop_runs_end_to_end(tmp_path):
-    """bootstrap → SFT → sampling → overlapping gold-noisy rankings → RM → PPO / PPO-ptx → gold evaluation."""
-    results = Loop(tmp_path, TINY, log=lambda message: None).run()
+def test_the_command_runs_the_shortened_loop_through_the_platform(tmp_path):
+    """The README's command, tiny sizes, in a fresh process: demonstrations and overlapping rankings by
+    simulated labelers over the API, a sampling job on a gpu worker, pairs expanded by a default worker,
+    SFT / RM / PPO / PPO-ptx trained from frozen snapshots, then the gold evaluation table."""
+    out = tmp_path / "run"
+    env = dict(os.environ)
+    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "ARTIFACT_ROOT"):
+        env.pop(name, None)  # the run makes its own private platform
+    done = subprocess.run([sys.executable, "-m", "experiments.hidden_preference.run", "--tiny", "--out", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+
+    facts = results["facts"]
+    assert facts["demonstrations_via_api"] == TINY.sft_prompts
+    assert facts["ranking_tasks"] == TINY.rm_prompts and facts["rankings"] == TINY.rm_prompts * TINY.labelers_per_task
+    pairs_per_ranking = TINY.k * (TINY.k - 1) // 2  # simulated labelers never tie
+    assert facts["pairs_on_celery"] == facts["rankings"] * pairs_per_ranking
+    assert facts["platform_agreement"]["compared_pairs"] == facts["agreement_pairs"] == TINY.rm_prompts * pairs_per_ranking
+    assert facts["platform_agreement"]["overall"] == pytest.approx(facts["labeler_agreement"])
 
     assert set(results["models"]) == {"base", "sft", "ppo", "ppo_ptx"}
     for name in ("base", "ppo", "ppo_ptx"):
@@ -73,53 +95,20 @@ def test_shortened_loop_runs_end_to_end(tmp_path):
     for name in ("ppo", "ppo_ptx"):
         assert math.isfinite(results["models"][name]["kl_to_sft"])
         assert math.isfinite(results["models"][name]["demo_lm_loss"])
-    assert results["facts"]["rankings"] == TINY.rm_prompts * TINY.labelers_per_task
-    assert results["facts"]["agreement_pairs"] > 0
     assert 0 <= results["rm_gold_accuracy"]["accuracy"] <= 1
-    assert json.loads((tmp_path / "results.json").read_text())["targets"].keys() == results["targets"].keys()
+    assert set(results["targets"]) == {"rm_accuracy", "ppo_wins", "ptx_lm_loss", "agreement"}
 
-    table = report.markdown_table(results)
+    table = (out / "report.md").read_text()
     assert "| PPO-ptx |" in table and "| SFT | 50% (itself) |" in table
-    svg = report.svg_win_rates(results)
+    svg = (out / "win_rates.svg").read_text()
     assert svg.startswith("<svg") and svg.count("<rect") == 5  # background + 4 bars
 
 
 @pytest.mark.slow
-def test_labels_reach_training_through_the_platform(start_worker, tmp_path, settings):
-    """Demonstrations and overlapping rankings by simulated labelers over the API; pairs expanded by a real
-    Celery worker; SFT and RM trained from frozen snapshots."""
-    from experiments.hidden_preference import platform_labeling as api
-    from experiments.hidden_preference.loop import split
-    from labeling.models import ComparisonPair, Ranking
-    from tests.support import wait_for
-    from training.datasets import freeze_snapshot
-    from training.engine.data import read_jsonl
-
-    settings.ARTIFACT_ROOT = str(tmp_path / "artifacts")
-    start_worker(queues="default")
-    sft_records, rm_records = split("sft", TINY.sft_prompts), split("rm", TINY.rm_prompts)
-    prompts = api.add_prompts(sft_records + rm_records)
-    api.demonstration_tasks([prompts[r["text"]] for r in sft_records])
-    writer = api.labeler_client("writer")
-    assert api.write_demonstrations(writer, {r["text"]: r["term"] for r in sft_records}, seed=1) == TINY.sft_prompts
-    sft_snapshot = freeze_snapshot("sft", {"include_submitted": True})
-    assert sft_snapshot.counts["examples"] == len(read_jsonl(sft_snapshot.file_path)) == TINY.sft_prompts
-
-    loop = Loop(tmp_path / "run", TINY, log=lambda message: None)
-    sft = loop.sft(loop.bootstrap(), sft_snapshot.file_path)
-    sampled = loop.sample_rm_answers(sft)
-    api.ranking_tasks(sampled, prompts, labelers_required=2)
-    for i in range(2):
-        assert api.rank_queue(api.labeler_client(f"ranker{i}"), gold.SimulatedLabeler(0.5, seed=i)) == TINY.rm_prompts
-
-    pairs_per_ranking = TINY.k * (TINY.k - 1) // 2  # simulated labelers never tie
-    wait_for(lambda: ComparisonPair.objects.count() == 2 * TINY.rm_prompts * pairs_per_ranking, timeout=60,
-             message="the worker expands every ranking's pairs")
-    assert not Ranking.objects.filter(pairs_expanded_at=None).exists()
-    same, compared = api.measured_agreement()
-    assert compared == TINY.rm_prompts * pairs_per_ranking and 0 < same <= compared
-
-    rankings = freeze_snapshot("rankings")
-    assert rankings.counts["rankings"] == len(read_jsonl(rankings.file_path)) == 2 * TINY.rm_prompts
-    rm = loop.reward_model(sft, rankings.file_path, sft_snapshot.file_path)
-    assert (rm / "reward_head.safetensors").exists()
+def test_the_offline_loop_resumes_from_the_stages_it_finished(tmp_path):
+    """``--offline``: the engine alone; a second run reuses every finished stage's model folder."""
+    first = Loop(tmp_path, TINY, log=lambda message: None).run()
+    assert {"bootstrap", "sft", "ppo", "ppo_ptx"} <= set(first["timings_s"])
+    second = Loop(tmp_path, TINY, log=lambda message: None).run()
+    assert not {"bootstrap", "sft", "ppo", "ppo_ptx"} & set(second["timings_s"])  # nothing trained again
+    assert second["facts"]["rankings"] == TINY.rm_prompts * TINY.labelers_per_task

@@ -1,4 +1,5 @@
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -103,7 +104,7 @@ def test_reward_model_beats_chance_on_hh_rlhf(tmp_path):
     from training.engine.bootstrap import BootstrapConfig, bootstrap
     from training.engine.data import read_jsonl
 
-    root = "/work/shared/data/hh-rlhf"
+    root = Path(__file__).resolve().parents[4] / "shared" / "data" / "hh-rlhf"
     try:
         train = read_jsonl(f"{root}/train.jsonl.gz")[:1500]
         test = read_jsonl(f"{root}/test.jsonl.gz")[:400]
