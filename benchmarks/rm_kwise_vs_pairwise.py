@@ -2,15 +2,46 @@
 
 - kwise:    every answer of a ranking is encoded once (K sequences per ranking), the C(K,2) pair losses
             are gathered by index (training/engine/reward.py).
-- pairwise: every pair's chosen and rejected rows go through the model separately, 2·C(K,2) sequences
-            per ranking, chosen and rejected stacked into one forward call, loss −log σ(r_c − r_r) averaged
-            over the pairs of the batch. This reimplements what TRL's RewardTrainer does (TRL is not
-            installed here); its bf16 / gradient checkpointing defaults are off, as for the K-wise run.
+- pairwise: "pairwise (reimpl.)": every pair's chosen and rejected rows go through the model separately,
+            2·C(K,2) sequences per ranking, chosen and rejected stacked into one forward call, loss
+            −log σ(r_c − r_r) averaged over the pairs of the batch: a plain-PyTorch reimplementation of what
+            TRL's RewardTrainer does, inside the same loop as the K-wise run.
 - prefix:   K-wise with prefix reuse (the prompt encoded once per ranking, answers on its KV cache).
+- trl:      TRL's own ``trl.RewardTrainer`` (TRL 1.16), run on a local model directory. Skipped, with a printed
+            line, when TRL is not installed. TRL is a benchmark-only dependency, not in the project's
+            requirements; install it into the project venv with
 
-Both ways take the same B rankings per optimizer step (pairwise: all pairs of those rankings), so with no
-ties the two losses are the same number; the script checks that at the initial weights. Each mode runs in
-its own subprocess so peak memory (max RSS on CPU, max allocated on CUDA) is its own.
+                .venv/bin/pip install -r benchmarks/requirements.txt
+
+Every mode takes the same B rankings per optimizer step (pairwise and TRL: all C(K,2) pairs of those rankings,
+so TRL's ``per_device_train_batch_size`` is B·C(K,2)); with no ties every pair loss has weight 1/(B·C(K,2)) on
+both sides, so the losses are the same number at the same weights. Each mode runs in its own subprocess so peak
+memory (max RSS on CPU, max allocated on CUDA since just before training) is its own; ``base MB`` is the same
+measure taken just before training (on CPU, RSS also counts the imports: TRL brings datasets/pyarrow/pandas).
+
+The TRL run, made to do the same work as the others:
+- the model: the worker builds our reward model exactly as the K-wise worker does (same seed, so the same
+  randomly initialised head), copies its backbone into ``AutoModelForSequenceClassification`` (num_labels=1)
+  and its head weight into ``score``, and saves that with the tokenizer to a temp directory, which is what
+  RewardTrainer is given (a path string: TRL loads model and tokenizer from it itself, offline). TRL's ``score``
+  layer has no bias, ours has one (zero at start): a bias cancels in r_c − r_r, so the losses are unaffected.
+- the data: the same rankings expanded into explicit-prompt pairs in the *standard* (string) form,
+  prompt = our rendered chat prompt ("User: …\nAssistant:"), chosen/rejected = the answer as our encoder joins
+  it (" answer"); TRL appends the eos token and tokenizes prompt+answer. The worker checks that TRL's token ids
+  equal the K-wise side's, sequence for sequence. (The conversational form would render the answer as an
+  assistant turn with its own trailing newline: not the text the K-wise side sees.) ``max_length`` is set far
+  above the longest pair, and the worker asserts that no pair was dropped by TRL's length filter.
+- RewardConfig: bf16=False, fp16=False, gradient_checkpointing=False (TRL's defaults turn both on), one
+  epoch, ``train_sampling_strategy="sequential"`` (so its batches are the same pairs as the others'),
+  AdamW lr 1e-5 with a constant schedule and no gradient clipping (as the loop of the other modes; TRL's
+  weight decay 0.01 skips biases and LayerNorms, torch's AdamW default in the other loop does not: same
+  cost), logging every step, report_to none, no saving, ``use_cpu`` without CUDA. Only ``trainer.train()``
+  is timed: that includes the Trainer's own per-run setup (optimizer, accelerator, dataloader) and its
+  per-step bookkeeping (it computes the gradient norm for its logs even with clipping off, and logs reward
+  statistics), which is part of what running TRL costs. Dataset tokenization happens before, untimed.
+- the loss check: at the initial weights, ``trainer.compute_loss`` on TRL's own collated first batch, and the
+  first logged loss (step 1, computed before the first update, dropout off), against the K-wise loss of the
+  same rankings (both from the K-wise worker and recomputed in the TRL worker with the weights it copied).
 
     python benchmarks/rm_kwise_vs_pairwise.py            # K=4 and K=9
     python benchmarks/rm_kwise_vs_pairwise.py --tiny     # seconds, for the test suite
@@ -21,7 +52,9 @@ Results: a table on stdout and JSON in benchmarks/results/<name>.json.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
 import random
 import resource
 import subprocess
@@ -70,8 +103,29 @@ def peak_memory_mb(device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def current_memory_mb(device) -> float:
+    """The baseline just before training, in the same measure as ``peak_memory_mb``."""
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+MODES = ("kwise", "pairwise", "prefix", "trl")
+LABELS = {"kwise": "kwise", "pairwise": "pairwise (reimpl.)", "prefix": "prefix", "trl": "TRL RewardTrainer"}
+SKIP_TRL = "trl: skipped (TRL is not installed; .venv/bin/pip install -r benchmarks/requirements.txt)"
+
+
+def trl_available() -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in ("trl", "datasets"))
+
+
 def worker(args) -> dict:
     """One mode, one epoch; prints a JSON line."""
+    if args.mode == "trl":  # everything is local: never reach for the Hub (read when huggingface_hub is imported)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     import torch
     import torch.nn.functional as F
 
@@ -86,7 +140,6 @@ def worker(args) -> dict:
     tok = rm.tokenizer
     items = [encode_ranking(tok, to_ranking(r), 512) for r in make_rankings(args.rankings, args.k, args.prompt_words,
                                                                              args.answer_words, seed=args.k)]
-    opt = torch.optim.AdamW(rm.parameters(), lr=1e-5)
     batches = [items[i:i + args.batch_size] for i in range(0, len(items), args.batch_size)]
 
     def pairwise_loss(chunk):
@@ -112,12 +165,19 @@ def worker(args) -> dict:
                           batch["n_rankings"])
         return loss, sum(len(i["seqs"]) for i in chunk)
 
+    if args.mode == "trl":
+        with torch.no_grad():  # the K-wise loss at the weights handed to TRL (same as the kwise worker's)
+            kwise_first = kwise(batches[0])[0].item()
+        return trl_worker(args, rm, items, batches, device, kwise_first)
+
+    opt = torch.optim.AdamW(rm.parameters(), lr=1e-5)
     step = {"kwise": kwise, "pairwise": pairwise_loss, "prefix": lambda c: kwise(c, prefix=True)}[args.mode]
     with torch.no_grad():  # this mode's loss on the first batch at the initial weights (same in every worker)
         first_loss = step(batches[0])[0].item()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
         torch.cuda.synchronize()
+    base_memory = current_memory_mb(device)
     sequences, tokens_seen = 0, 0
     start = time.perf_counter()
     for chunk in batches:
@@ -129,15 +189,111 @@ def worker(args) -> dict:
     if device.type == "cuda":
         torch.cuda.synchronize()
     wall = time.perf_counter() - start
-    return {"mode": args.mode, "k": args.k, "rankings": len(items), "steps": len(batches), "wall_s": wall,
-            "sequences": sequences, "sequences_per_s": sequences / wall, "rankings_per_s": len(items) / wall,
-            "peak_memory_mb": peak_memory_mb(device), "device": str(device), "first_batch_loss": first_loss}
+    return {"mode": args.mode, "label": LABELS[args.mode], "k": args.k, "rankings": len(items), "steps": len(batches),
+            "wall_s": wall, "sequences": sequences, "sequences_per_s": sequences / wall,
+            "rankings_per_s": len(items) / wall, "peak_memory_mb": peak_memory_mb(device),
+            "base_memory_mb": base_memory, "device": str(device), "first_batch_loss": first_loss}
+
+
+def trl_worker(args, rm, items, batches, device, kwise_first: float) -> dict:
+    """TRL's RewardTrainer on the same weights and rankings (see the module docstring)."""
+    import contextlib
+    import gc
+    import tempfile
+
+    import torch
+    import trl
+    from datasets import Dataset
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from trl import RewardConfig, RewardTrainer
+
+    from training.engine.data import join_answer, render_prompt
+
+    tok = rm.tokenizer
+    pairs_per_ranking = {len(item["pairs"]) for item in items}
+    assert len(pairs_per_ranking) == 1 and not any(item["ties"] for item in items), "benchmark rankings have no ties"
+    pairs_per_step = args.batch_size * pairs_per_ranking.pop()  # B rankings × C(K,2) pairs, as the other modes
+    rows, chosen_ids, rejected_ids = [], [], []
+    for item in items:
+        p_text = render_prompt(tok, item["prompt"])
+        for w, l in item["pairs"]:
+            rows.append({"prompt": p_text, "chosen": join_answer(p_text, item["responses"][w]),
+                         "rejected": join_answer(p_text, item["responses"][l])})
+            chosen_ids.append(list(item["seqs"][w]))
+            rejected_ids.append(list(item["seqs"][l]))
+    n_pairs = len(rows)
+    longest = max(len(s) for s in chosen_ids + rejected_ids)
+
+    tmp = tempfile.TemporaryDirectory(prefix="rm_bench_trl_")
+    model_dir = Path(tmp.name) / "model"
+    # Our RM's exact weights as a sequence-classification model: backbone copied, head weight -> score.
+    config = AutoConfig.from_pretrained(args.model, num_labels=1)
+    config.pad_token_id = tok.pad_token_id
+    seq = AutoModelForSequenceClassification.from_config(config, dtype=torch.float32)
+    seq.base_model.load_state_dict(rm.backbone.state_dict(), strict=True)
+    with torch.no_grad():
+        seq.score.weight.copy_(rm.head.weight)  # TRL's score has no bias; ours cancels in r_c − r_r
+    seq.save_pretrained(str(model_dir))
+    tok.save_pretrained(str(model_dir))
+    del seq
+
+    cfg = RewardConfig(
+        output_dir=str(Path(tmp.name) / "out"), bf16=False, fp16=False, gradient_checkpointing=False,
+        activation_checkpointing=False,  # transformers 5 name of gradient_checkpointing (TRL defaults it on)
+        num_train_epochs=1, per_device_train_batch_size=pairs_per_step, gradient_accumulation_steps=1,
+        learning_rate=1e-5, optim="adamw_torch", weight_decay=0.01, lr_scheduler_type="constant", warmup_steps=0,
+        max_grad_norm=0.0, max_length=max(1024, 2 * longest), train_sampling_strategy="sequential",
+        logging_steps=1, report_to="none", save_strategy="no", eval_strategy="no", use_cpu=device.type != "cuda",
+        seed=0, disable_tqdm=True, dataloader_num_workers=0)
+    with contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its logs: keep stdout for the result line
+        trainer = RewardTrainer(model=str(model_dir), args=cfg, train_dataset=Dataset.from_list(rows))
+    assert not (trainer.args.bf16 or trainer.args.fp16 or trainer.args.activation_checkpointing)
+    ds = trainer.train_dataset
+    assert len(ds) == n_pairs, f"TRL dropped pairs in preprocessing: {len(ds)} of {n_pairs} left"
+    same_tokens = ([list(x) for x in ds["chosen_ids"]] == chosen_ids
+                   and [list(x) for x in ds["rejected_ids"]] == rejected_ids)
+
+    model = trainer.model
+    model.eval()
+    batch = trainer.data_collator([ds[i] for i in range(min(pairs_per_step, n_pairs))])  # TRL's first batch
+    dev = next(model.parameters()).device
+    with torch.no_grad():
+        first_loss = trainer.compute_loss(model, {k: v.to(dev) for k, v in batch.items()}).item()
+    del rm, batch
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        torch.cuda.synchronize()
+    base_memory = current_memory_mb(device)
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(sys.stderr):
+        trainer.train()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    wall = time.perf_counter() - start
+    m = trainer.model
+    checkpointing = getattr(m, "is_activation_checkpointing", None)  # transformers 5; older: is_gradient_...
+    assert not (m.is_gradient_checkpointing if checkpointing is None else checkpointing)
+    logged = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    assert trainer.state.global_step == len(batches), (trainer.state.global_step, len(batches))
+    sequences = 2 * n_pairs
+    tmp.cleanup()
+    return {"mode": "trl", "label": LABELS["trl"], "k": args.k, "rankings": len(items),
+            "steps": trainer.state.global_step,
+            "wall_s": wall, "sequences": sequences, "sequences_per_s": sequences / wall,
+            "rankings_per_s": len(items) / wall, "peak_memory_mb": peak_memory_mb(device),
+            "base_memory_mb": base_memory, "device": str(dev), "first_batch_loss": first_loss,
+            "first_logged_loss": logged[0] if logged else None, "kwise_loss_same_weights": kwise_first,
+            "same_tokens": same_tokens, "pairs": n_pairs, "pairs_after_trl_preprocessing": len(ds),
+            "per_device_train_batch_size": pairs_per_step, "trl_version": trl.__version__}
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--tiny", action="store_true", help="seconds-long run (tests)")
     p.add_argument("--ks", default="4,9")
+    p.add_argument("--modes", default=",".join(MODES), help="subset of " + ",".join(MODES))
     p.add_argument("--rankings", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=8, help="rankings per optimizer step")
     p.add_argument("--prompt-words", type=int, default=None)
@@ -145,7 +301,7 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--model", default=None, help="causal LM / RM dir (default: a small GPT-2 built from config)")
     p.add_argument("--name", default=None)
-    p.add_argument("--worker", choices=["kwise", "pairwise", "prefix"], help=argparse.SUPPRESS)
+    p.add_argument("--worker", choices=list(MODES), help=argparse.SUPPRESS)
     p.add_argument("--k", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.rankings is None:
@@ -158,41 +314,79 @@ def main(argv=None):
         print(json.dumps(worker(args)))
         return None
 
+    modes = [m for m in args.modes.split(",") if m]
+    unknown = set(modes) - set(MODES)
+    if unknown or "kwise" not in modes:
+        p.error(f"--modes: subset of {','.join(MODES)} including kwise (got {args.modes})")
+    if "trl" in modes and not trl_available():
+        print(SKIP_TRL, flush=True)
+        modes.remove("trl")
     name = args.name or ("rm_kwise_vs_pairwise_tiny" if args.tiny else "rm_kwise_vs_pairwise")
     results_dir = ROOT / "benchmarks" / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     model = Path(args.model) if args.model else build_model(results_dir / (name + "-model"), args.tiny)
     rows = []
     for k in [int(x) for x in args.ks.split(",")]:
-        for mode in ("kwise", "pairwise", "prefix"):
+        for mode in modes:
             cmd = [sys.executable, __file__, "--worker", mode, "--k", str(k), "--model", str(model),
                    "--rankings", str(args.rankings), "--batch-size", str(args.batch_size),
                    "--prompt-words", str(args.prompt_words), "--answer-words", str(args.answer_words),
                    "--threads", str(args.threads)]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
+            out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+            if out.returncode:
+                sys.stderr.write(out.stderr[-5000:])
+                raise subprocess.CalledProcessError(out.returncode, cmd, out.stdout, out.stderr)
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(json.dumps(rows[-1]), flush=True)  # partial results survive an interrupted run
     summary = []
     for k in sorted({r["k"] for r in rows}):
         by = {r["mode"]: r for r in rows if r["k"] == k}
         losses = {m: by[m]["first_batch_loss"] for m in by}
-        summary.append({
-            "k": k,
-            "speedup_wall": by["pairwise"]["wall_s"] / by["kwise"]["wall_s"],
-            "speedup_wall_prefix": by["pairwise"]["wall_s"] / by["prefix"]["wall_s"],
-            "sequence_ratio": by["pairwise"]["sequences"] / by["kwise"]["sequences"],
-            "memory_ratio": by["pairwise"]["peak_memory_mb"] / by["kwise"]["peak_memory_mb"],
-            "same_loss": abs(losses["kwise"] - losses["pairwise"]) < 1e-4 and abs(losses["kwise"] - losses["prefix"]) < 1e-3,
-            "loss_kwise": losses["kwise"], "loss_pairwise": losses["pairwise"], "loss_prefix": losses["prefix"],
-        })
-    print(f"{'K':>3} {'mode':>9} {'wall s':>8} {'seqs':>6} {'seq/s':>8} {'rank/s':>8} {'peak MB':>8}")
+        s = {"k": k, "loss_kwise": losses["kwise"]}
+        if "pairwise" in by:
+            s.update({
+                "speedup_wall": by["pairwise"]["wall_s"] / by["kwise"]["wall_s"],
+                "sequence_ratio": by["pairwise"]["sequences"] / by["kwise"]["sequences"],
+                "memory_ratio": by["pairwise"]["peak_memory_mb"] / by["kwise"]["peak_memory_mb"],
+                "loss_pairwise": losses["pairwise"]})
+        if "prefix" in by:
+            s.update({"speedup_wall_prefix": by.get("pairwise", by["kwise"])["wall_s"] / by["prefix"]["wall_s"],
+                      "loss_prefix": losses["prefix"]})
+        s["same_loss"] = (abs(losses["kwise"] - losses.get("pairwise", losses["kwise"])) < 1e-4
+                          and abs(losses["kwise"] - losses.get("prefix", losses["kwise"])) < 1e-3)
+        if "trl" in by:
+            t = by["trl"]
+            s.update({
+                "speedup_wall_trl": t["wall_s"] / by["kwise"]["wall_s"],
+                "sequences_per_s_ratio_trl": by["kwise"]["sequences_per_s"] / t["sequences_per_s"],
+                "sequence_ratio_trl": t["sequences"] / by["kwise"]["sequences"],
+                "memory_ratio_trl": t["peak_memory_mb"] / by["kwise"]["peak_memory_mb"],
+                "loss_trl": losses["trl"], "loss_trl_first_logged": t["first_logged_loss"],
+                "loss_kwise_in_trl_worker": t["kwise_loss_same_weights"], "same_tokens_trl": t["same_tokens"],
+                "same_loss_trl": (abs(losses["kwise"] - losses["trl"]) < 1e-4
+                                  and abs(t["kwise_loss_same_weights"] - losses["trl"]) < 1e-4
+                                  and t["first_logged_loss"] is not None
+                                  and abs(t["first_logged_loss"] - losses["trl"]) < 1e-4)})
+        else:
+            s["same_loss_trl"] = None  # TRL not run
+        summary.append(s)
+    print(f"{'K':>3} {'mode':>18} {'wall s':>8} {'seqs':>6} {'seq/s':>8} {'rank/s':>8} {'peak MB':>8} {'base MB':>8}")
     for r in rows:
-        print(f"{r['k']:>3} {r['mode']:>9} {r['wall_s']:>8.2f} {r['sequences']:>6} {r['sequences_per_s']:>8.1f} "
-              f"{r['rankings_per_s']:>8.2f} {r['peak_memory_mb']:>8.0f}")
+        print(f"{r['k']:>3} {r.get('label', r['mode']):>18} {r['wall_s']:>8.2f} {r['sequences']:>6} "
+              f"{r['sequences_per_s']:>8.1f} {r['rankings_per_s']:>8.2f} {r['peak_memory_mb']:>8.0f} "
+              f"{r['base_memory_mb']:>8.0f}")
     for s in summary:
-        print(f"K={s['k']}: pairwise/kwise wall {s['speedup_wall']:.2f}x (prefix {s['speedup_wall_prefix']:.2f}x), "
-              f"sequences {s['sequence_ratio']:.1f}x, peak memory {s['memory_ratio']:.2f}x, "
-              f"same loss at same weights: {s['same_loss']} ({s['loss_kwise']:.6f} vs {s['loss_pairwise']:.6f})")
+        if "speedup_wall" in s:
+            print(f"K={s['k']}: pairwise (reimpl.)/kwise wall {s['speedup_wall']:.2f}x"
+                  + (f" (prefix {s['speedup_wall_prefix']:.2f}x)" if "speedup_wall_prefix" in s else "")
+                  + f", sequences {s['sequence_ratio']:.1f}x, peak memory {s['memory_ratio']:.2f}x, "
+                  f"same loss at same weights: {s['same_loss']} ({s['loss_kwise']:.6f} vs {s['loss_pairwise']:.6f})")
+        if "speedup_wall_trl" in s:
+            print(f"K={s['k']}: TRL RewardTrainer/kwise wall {s['speedup_wall_trl']:.2f}x, "
+                  f"seq/s kwise/TRL {s['sequences_per_s_ratio_trl']:.2f}x, sequences {s['sequence_ratio_trl']:.1f}x, "
+                  f"peak memory {s['memory_ratio_trl']:.2f}x, same tokens: {s['same_tokens_trl']}, "
+                  f"same loss at same weights: {s['same_loss_trl']} (kwise {s['loss_kwise']:.6f}, "
+                  f"TRL compute_loss {s['loss_trl']:.6f}, TRL first logged {s['loss_trl_first_logged']:.6f})")
     result = {"name": name, "config": {k: v for k, v in vars(args).items() if k not in ("worker", "k")},
               "rows": rows, "summary": summary}
     (results_dir / f"{name}.json").write_text(json.dumps(result, indent=2, default=str))
