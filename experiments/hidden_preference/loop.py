@@ -27,15 +27,19 @@ class Sizes:
     sft_prompts: int = 60             # of the 60 in the sft split
     sft_epochs: int = 4
     rm_prompts: int = 60              # of the 60 in the rm split
-    k: int = 4                        # answers per ranking task
+    k: int = 6                        # answers per ranking task (the issue: 4..6)
+    sample_rounds: int = 3            # ranking tasks per RM prompt, each from its own sampling seed
     labelers_per_task: int = 2        # overlap: every task ranked by this many labelers
-    rm_epochs: int = 2
+    rm_epochs: int = 3
     rm_learning_rate: float = 3e-4
     ppo_iterations: int = 40
     ppo_batch_size: int = 16
     ppo_learning_rate: float = 3e-4
-    kl_coef: float = 0.05
+    kl_coef: float = 0.05             # β at the start; the adaptive controller steers KL toward target_kl
+    target_kl: float = 6.0            # nats per answer (0: constant β)
+    kl_horizon: int = 64
     ptx_coef: float = 1.0
+    ptx_mix: str = "pretraining"      # PPO-ptx's LM data: "pretraining" text (as InstructGPT), "demonstrations" or "both"
     max_new_tokens: int = 48
     eval_prompts: int = 60            # of the 60 in the eval split
     eval_samples: int = 4             # answers per eval prompt and model
@@ -44,7 +48,7 @@ class Sizes:
 
 FULL = Sizes()
 TINY = replace(FULL, pretraining_dialogues=300, pretraining_paragraphs=60, n_layer=1, n_embd=32,
-               bootstrap_steps=30, sft_prompts=12, sft_epochs=1, rm_prompts=8, rm_epochs=1, ppo_iterations=2,
+               bootstrap_steps=30, sft_prompts=12, sft_epochs=1, rm_prompts=8, k=4, sample_rounds=1, rm_epochs=1, ppo_iterations=2,
                ppo_batch_size=4, max_new_tokens=12, eval_prompts=6, eval_samples=1)
 
 
@@ -106,8 +110,11 @@ class Loop:
         from training.engine.sampling import SamplingConfig, sample
 
         prompts = [{"text": p["text"]} for p in split("rm", self.sizes.rm_prompts)]
-        config = SamplingConfig(k=self.sizes.k, max_new_tokens=self.sizes.max_new_tokens, batch_size=16, seed=3)
-        return self.timed("sample", sample, sft, prompts, config=config).records
+        records = []
+        for seed in range(3, 3 + self.sizes.sample_rounds):
+            config = SamplingConfig(k=self.sizes.k, max_new_tokens=self.sizes.max_new_tokens, batch_size=16, seed=seed)
+            records += self.timed(f"sample_{seed - 2}", sample, sft, prompts, config=config).records
+        return records
 
     def rank(self, sampled: list[dict]) -> list[dict]:
         """Every task ranked by ``labelers_per_task`` simulated labelers; noise calibrated to 73% agreement."""
@@ -146,10 +153,20 @@ class Loop:
             config = PPOConfig(iterations=s.ppo_iterations, batch_size=s.ppo_batch_size,
                                mini_batch_size=min(8, s.ppo_batch_size), ppo_epochs=4,
                                learning_rate=s.ppo_learning_rate, max_new_tokens=s.max_new_tokens, kl_coef=s.kl_coef,
+                               adaptive_kl=s.target_kl > 0, target_kl=s.target_kl or 6.0, kl_horizon=s.kl_horizon,
                                ptx_coef=ptx_coef, ptx_batch_size=8, log_every=5, save_every=100_000)
             prompts = [{"text": p["text"]} for p in corpus.prompts() if p["split"] == "ppo"]
-            self.timed(name, train_ppo, sft, rm, prompts, path, config, ptx_data=demos if ptx_coef > 0 else None)
+            self.timed(name, train_ppo, sft, rm, prompts, path, config, ptx_data=self.ptx_data(demos) if ptx_coef > 0 else None)
         return path
+
+    def ptx_data(self, demos):
+        """The pretraining mix: the base model's own text (InstructGPT mixed in its pretraining data),
+        the demonstrations, or both. Demonstrations alone are few and get memorised."""
+        from training.engine.data import load_records
+
+        s = self.sizes
+        text = [{"text": t} for t in corpus.pretraining_texts(s.pretraining_dialogues, s.pretraining_paragraphs)]
+        return {"pretraining": text, "demonstrations": demos, "both": text + load_records(demos)}[s.ptx_mix]
 
     # ---- evaluation -------------------------------------------------------------------------------
 

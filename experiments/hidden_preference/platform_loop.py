@@ -125,17 +125,19 @@ class PlatformLoop(Loop):
         s = self.sizes
         self._prompts()
         model = register_existing("hidden-preference sft", ModelKind.SFT, sft)
-        config = {"split": "rm", "limit": s.rm_prompts, "labelers_required": s.labelers_per_task, "k": s.k,
-                  "max_new_tokens": s.max_new_tokens, "batch_size": 16, "seed": 3}
-        job = jobs.submit(jobs.create_job("sample", config, input_models=[model], name="hidden-preference rm answers"))
-        start = time.monotonic()
-        job = wait_for(lambda: self._finished(job.pk), timeout=1800, what=f"sample job {job.pk}")
+        start, batches = time.monotonic(), []
+        for seed in range(3, 3 + s.sample_rounds):  # one job per round, each with its own seed
+            config = {"split": "rm", "limit": s.rm_prompts, "labelers_required": s.labelers_per_task, "k": s.k,
+                      "max_new_tokens": s.max_new_tokens, "batch_size": 16, "seed": seed}
+            job = jobs.submit(jobs.create_job("sample", config, input_models=[model], name=f"rm answers, seed {seed}"))
+            job = wait_for(lambda: self._finished(job.pk), timeout=1800, what=f"sample job {job.pk}")
+            if job.state != JobState.SUCCEEDED:
+                raise RuntimeError(f"sample job {job.pk} {job.state}: {job.error}")
+            batches.append(job.result["batch"])
         self.timings["sample"] = round(time.monotonic() - start, 1)
-        if job.state != JobState.SUCCEEDED:
-            raise RuntimeError(f"sample job {job.pk} {job.state}: {job.error}")
-        tasks = Task.objects.filter(batch=job.result["batch"]).select_related("prompt").prefetch_related("responses")
-        self.facts.update(sample_job=job.pk, ranking_tasks=tasks.count())
-        self.log(f"sample job {job.pk}: {tasks.count()} ranking tasks of K={s.k} in {self.timings['sample']} s")
+        tasks = Task.objects.filter(batch__in=batches).select_related("prompt").prefetch_related("responses")
+        self.facts.update(sample_jobs=len(batches), ranking_tasks=tasks.count())
+        self.log(f"{len(batches)} sample jobs: {tasks.count()} ranking tasks of K={s.k} in {self.timings['sample']} s")
         return [{"prompt": t.prompt.text, "responses": [r.text for r in t.responses.all()]} for t in tasks]
 
     @staticmethod
