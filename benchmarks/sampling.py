@@ -80,9 +80,38 @@ def main(argv=None):
     print(f"{'K':>3} {'mode':>17} {'wall s':>8} {'answers/s':>10} {'tokens/s':>9}")
     for r in rows:
         print(f"{r['k']:>3} {r['mode']:>17} {r['wall_s']:>8.2f} {r['answers_per_s']:>10.1f} {r['tokens_per_s']:>9.0f}")
-    result = {"name": name, "prompts": n_prompts, "max_new_tokens": new_tokens, "rows": rows}
+    split = ppo_split(model_dir, prompts, new_tokens, iterations=2 if args.tiny else 4, tiny=args.tiny)
+    print(f"\nPPO iteration ({split['batch_size']} prompts, {new_tokens} new tokens, {split['ppo_epochs']} PPO epochs), "
+          f"mean of {split['iterations']}:")
+    for phase in ("generate", "score", "update"):
+        print(f"  {phase:>8} {split[phase + '_s']:7.2f} s  {100 * split[phase + '_share']:5.1f}%")
+    result = {"name": name, "prompts": n_prompts, "max_new_tokens": new_tokens, "rows": rows, "ppo_iteration": split}
     (results_dir / f"{name}.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def ppo_split(model_dir, prompts, new_tokens, iterations, tiny):
+    """Where a PPO iteration's time goes: generation, scoring (policy / reference log-probs, values, reward
+    model) and the update epochs, from the engine's own per-iteration timings (time_*_s metrics)."""
+    import tempfile
+
+    from training.engine.data import read_jsonl
+    from training.engine.ppo import PPOConfig, train_ppo
+    from training.engine.reward import RMConfig, train_reward_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        rankings = [{"prompt": p, "responses": [f"{p} yes", f"{p} no"], "ranks": [1, 2]} for p in prompts[:4]]
+        train_reward_model(model_dir, rankings, tmp / "rm", RMConfig(max_steps=1, batch_size=2, save_every=100_000))
+        batch = 4 if tiny else 16
+        config = PPOConfig(iterations=iterations, batch_size=batch, mini_batch_size=min(8, batch), ppo_epochs=4,
+                           max_new_tokens=new_tokens, log_every=1, save_every=100_000)
+        train_ppo(model_dir, tmp / "rm", [{"text": p} for p in prompts], tmp / "ppo", config)
+        rows = [r for r in read_jsonl(tmp / "ppo" / "metrics.jsonl") if "time_generate_s" in r and not r.get("final")]
+    mean = {phase: sum(r[f"time_{phase}_s"] for r in rows) / len(rows) for phase in ("generate", "score", "update")}
+    total = sum(mean.values())
+    return {"iterations": len(rows), "batch_size": batch, "ppo_epochs": 4, "total_s": total,
+            **{f"{k}_s": v for k, v in mean.items()}, **{f"{k}_share": v / total for k, v in mean.items()}}
 
 
 if __name__ == "__main__":

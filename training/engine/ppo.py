@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -248,13 +249,20 @@ def train_ppo(policy, reward_model, prompts, out_dir, config: PPOConfig | None =
     actor, critic, optimizer, scheduler = accelerator.prepare(actor, critic, optimizer, scheduler)
     kl_ctl = AdaptiveKLController(config.kl_coef, config.target_kl if config.adaptive_kl else None, config.kl_horizon)
 
+    def clock() -> float:
+        if device.type == "cuda":  # kernels run asynchronously: wait for them before reading the clock
+            torch.cuda.synchronize(device)
+        return time.perf_counter()
+
     def rollout(step: int) -> dict:
         idx = shard(schedule[step], accelerator)
         policy_model = accelerator.unwrap_model(actor)
+        t0 = clock()
         g = generate(policy_model, tokenizer, [prompt_ids[i] for i in idx], 1, config.max_new_tokens, True,
                      config.temperature, config.top_p)
         seq, rmask, Lp = g["sequences"], g["response_mask"].float(), g["prompt_length"]
         mask = torch.cat([g["prompt_mask"], g["response_mask"]], 1)
+        t1 = clock()
         with torch.no_grad():
             logp = response_logprobs(policy_model, seq, mask, Lp, config.temperature)
             ref_logp = response_logprobs(ref, seq, mask, Lp, config.temperature)
@@ -269,12 +277,14 @@ def train_ppo(policy, reward_model, prompts, out_dir, config: PPOConfig | None =
         advantages, returns = gae(rewards, values, rmask, config.gamma, config.lam)
         if config.whiten_advantages:
             advantages = masked_whiten(advantages, rmask) * rmask
-        return {"seq": seq, "mask": mask, "rmask": rmask, "Lp": Lp, "logp": logp, "values": values,
+        t2 = clock()
+        return {"time_generate_s": t1 - t0, "time_score_s": t2 - t1, "seq": seq, "mask": mask, "rmask": rmask, "Lp": Lp, "logp": logp, "values": values,
                 "advantages": advantages, "returns": returns, "score": score, "kl": kl.sum(-1),
                 "non_score_reward": rewards.sum(-1) - score}
 
     def step_fn(step: int) -> dict:
         ro = rollout(step)
+        t_update = clock()
         B = ro["seq"].size(0)
         stats = {k: [] for k in ("pg_loss", "value_loss", "ptx_loss", "clipfrac", "entropy", "approx_kl")}
         actor.train()
@@ -321,7 +331,11 @@ def train_ppo(policy, reward_model, prompts, out_dir, config: PPOConfig | None =
                     stats["entropy"].append(masked_mean(entropy, rmask).item())
                     stats["approx_kl"].append(masked_mean(0.5 * (logp - old_logp) ** 2, rmask).item())
         mean_kl = ro["kl"].mean().item()
-        metrics = {"reward": ro["score"].mean().item(), "kl": mean_kl, "kl_coef": kl_ctl.value,
+        # where an iteration's time goes: sampling answers, scoring them (policy / reference log-probs,
+        # values, reward model), and the PPO epochs of updates
+        timing = {"time_generate_s": ro["time_generate_s"], "time_score_s": ro["time_score_s"],
+                  "time_update_s": clock() - t_update}
+        metrics = {"reward": ro["score"].mean().item(), "kl": mean_kl, "kl_coef": kl_ctl.value, **timing,
                    "non_score_reward": ro["non_score_reward"].mean().item(),
                    "answer_length": ro["rmask"].sum(-1).mean().item(),
                    **{k: sum(v) / len(v) for k, v in stats.items()}}
