@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(1, str(ROOT / "platform"))
+sys.path[1:1] = [str(ROOT), str(ROOT / "platform")]
 
 from broker import ensure_redis  # noqa: E402  (platform/broker.py)
 
