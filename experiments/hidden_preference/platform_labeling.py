@@ -131,11 +131,12 @@ def measured_agreement() -> tuple[int, int]:
 def expected_pairs() -> int:
     """C(K,2) minus tied pairs, summed over every saved ranking: what pair expansion must write."""
     from labeling.models import RankedResponse
+    from labeling.pairs import expected_pair_count
 
     by_ranking: dict = {}
-    for ranking_id, rank in RankedResponse.objects.values_list("ranking_id", "rank"):
-        by_ranking.setdefault(ranking_id, []).append(rank)
-    return sum(a != b for ranks in by_ranking.values() for i, a in enumerate(ranks) for b in ranks[i + 1:])
+    for ranking_id, response_id, rank in RankedResponse.objects.values_list("ranking_id", "response_id", "rank"):
+        by_ranking.setdefault(ranking_id, {})[response_id] = rank
+    return sum(expected_pair_count(ranks) for ranks in by_ranking.values())
 
 
 def platform_agreement() -> dict:

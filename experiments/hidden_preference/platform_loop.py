@@ -106,6 +106,7 @@ class PlatformLoop(Loop):
     def demonstrations(self):
         """Demonstration tasks, written by a simulated labeler over the API; the frozen sft snapshot file."""
         from training.datasets import freeze_snapshot
+        from training.jobs import snapshot_path
 
         prompts = self._prompts()
         api.demonstration_tasks([prompts[r["text"]] for r in split("sft", self.sizes.sft_prompts)])
@@ -113,7 +114,7 @@ class PlatformLoop(Loop):
         snapshot = freeze_snapshot("sft", {"include_submitted": True}, name="hidden-preference demonstrations")
         self.facts.update(demonstrations_via_api=written, sft_snapshot=snapshot.pk)
         self.log(f"demonstrations: {written} written through the API; sft snapshot {snapshot.pk}")
-        return str(self._snapshot_file(snapshot))
+        return str(snapshot_path(snapshot))
 
     def sample_rm_answers(self, sft):
         """A sample job on the gpu worker: K answers per RM prompt, as ranking tasks for the labelers."""
@@ -136,41 +137,39 @@ class PlatformLoop(Loop):
             batches.append(job.result["batch"])
         self.timings["sample"] = round(time.monotonic() - start, 1)
         tasks = Task.objects.filter(batch__in=batches).select_related("prompt").prefetch_related("responses")
-        self.facts.update(sample_jobs=len(batches), ranking_tasks=tasks.count())
-        self.log(f"{len(batches)} sample jobs: {tasks.count()} ranking tasks of K={s.k} in {self.timings['sample']} s")
-        return [{"prompt": t.prompt.text, "responses": [r.text for r in t.responses.all()]} for t in tasks]
+        sampled = [{"prompt": t.prompt.text, "responses": [r.text for r in t.responses.all()]} for t in tasks]
+        self.facts.update(sample_jobs=len(batches), ranking_tasks=len(sampled))
+        self.log(f"{len(batches)} sample jobs: {len(sampled)} ranking tasks of K={s.k} in {self.timings['sample']} s")
+        return sampled
 
     @staticmethod
     def _finished(job_id):
-        from training.models import Job, JobState
+        from training.models import Job
 
         job = Job.objects.get(pk=job_id)
-        return job if job.state in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED) else None
+        return job if job.is_terminal else None
 
     def rank(self, sampled):
         """Labelers rank through the API; the default worker expands pairs; the rankings snapshot file."""
         from labeling.models import ComparisonPair, Ranking
         from training.datasets import freeze_snapshot
+        from training.jobs import snapshot_path
 
         scores = [[gold.gold_score(r["prompt"], a) for a in r["responses"]] for r in sampled]
         sigma = gold.calibrate_noise(scores)
         done = sum(api.rank_queue(api.labeler_client(f"ranker{i}"), gold.SimulatedLabeler(sigma, seed=100 + i))
                    for i in range(self.sizes.labelers_per_task))
-        expected = api.expected_pairs()
-        wait_for(lambda: ComparisonPair.objects.count() >= expected and not Ranking.objects.filter(
-            pairs_expanded_at=None).exists(), timeout=600, what="the default worker to expand every ranking")
+        wait_for(lambda: not Ranking.objects.filter(pairs_expanded_at=None).exists(), timeout=600,
+                 what="the default worker to expand every ranking")
+        expected, written = api.expected_pairs(), ComparisonPair.objects.count()
+        if written != expected:
+            raise RuntimeError(f"pair expansion wrote {written} pairs, the rankings imply {expected}")
         agreement = api.platform_agreement()
         snapshot = freeze_snapshot("rankings", name="hidden-preference rankings")
         same, compared = api.measured_agreement()
         self.facts.update(labeler_noise_sigma=round(sigma, 3), labeler_agreement=same / max(compared, 1),
-                          agreement_pairs=compared, rankings=done, pairs_on_celery=ComparisonPair.objects.count(),
+                          agreement_pairs=compared, rankings=done, pairs_on_celery=written,
                           platform_agreement=agreement, rankings_snapshot=snapshot.pk)
         self.log(f"labelers: σ={sigma:.3f}; {done} rankings through the API, {expected} pairs expanded on Celery, "
                  f"agreement {same / max(compared, 1):.3f} on {compared} pairs; rankings snapshot {snapshot.pk}")
-        return str(self._snapshot_file(snapshot))
-
-    @staticmethod
-    def _snapshot_file(snapshot):
-        from training.jobs import snapshot_path
-
-        return snapshot_path(snapshot)
+        return str(snapshot_path(snapshot))

@@ -6,8 +6,8 @@ By default the labels travel through the real platform (platform_loop.py: API, s
 worker, pairs on the default worker, frozen snapshots) on a private database and broker in DIR/platform,
 so DIR is started afresh; ``--offline`` runs the same stages on the engine alone (loop.py) and resumes
 from the stages already in DIR.
-``--hh`` also trains a reward model on the HH-RLHF subset under ../shared/data/hh-rlhf (beside the checkout) (read in place,
-never copied) and reports its held-out accuracy against the majority baseline.
+``--hh`` also trains a reward model on the HH-RLHF subset in ../shared/data/hh-rlhf beside the checkout
+(read in place, never copied) and reports its held-out accuracy against the majority baseline.
 """
 
 from __future__ import annotations

@@ -278,7 +278,8 @@ def train_ppo(policy, reward_model, prompts, out_dir, config: PPOConfig | None =
         if config.whiten_advantages:
             advantages = masked_whiten(advantages, rmask) * rmask
         t2 = clock()
-        return {"time_generate_s": t1 - t0, "time_score_s": t2 - t1, "seq": seq, "mask": mask, "rmask": rmask, "Lp": Lp, "logp": logp, "values": values,
+        return {"time_generate_s": t1 - t0, "time_score_s": t2 - t1,
+                "seq": seq, "mask": mask, "rmask": rmask, "Lp": Lp, "logp": logp, "values": values,
                 "advantages": advantages, "returns": returns, "score": score, "kl": kl.sum(-1),
                 "non_score_reward": rewards.sum(-1) - score}
 
