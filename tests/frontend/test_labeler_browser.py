@@ -4,6 +4,7 @@ reload; the pairs reach the API), and writing a demonstration."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from labeling import guidelines
 from labeling.models import (Assignment, ComparisonPair, Demonstration, Guideline, Origin, Prompt, Ranking,
@@ -25,7 +26,8 @@ def published_guideline():
 def keyboard_login(page, username):
     """The login form has the username focused: type, Tab, type, Enter."""
     page.goto("/")
-    page.get_by_label("Username").wait_for()
+    # Autofocus lands at the browser's next rendering step, a moment after the field appears.
+    expect(page.get_by_label("Username")).to_be_focused()
     page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)

@@ -1,11 +1,12 @@
 /** Write the ideal answer to a prompt, with the guideline beside it. The draft survives a reload. */
 
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { ApiState, Errors, useApi } from "../components/ui";
+import { useDraft } from "../components/useDraft";
 import { DoneNotice, GuidelinePanel, newIdempotencyKey, PromptView, SkipForm } from "../components/workParts";
 import { continueWork, labeling, WorkItem } from "../labelingApi";
-import { clearDraft, loadDraft, saveDraft } from "../logic/draft";
+import { clearDraft } from "../logic/draft";
 import { errorsFor, FieldErrors, otherErrors } from "../logic/errors";
 
 interface Draft { text: string; startedAt: number; key: string }
@@ -17,13 +18,11 @@ export function DemonstrationScreen(props: { assignmentId: number }) {
 }
 
 function DemonstrationForm({ item }: { item: WorkItem }) {
-  const initial = useMemo<Draft>(() => loadDraft<Draft>(localStorage, item.assignmentId) ?? {
+  const [draft, updateDraft] = useDraft<Draft>(item.assignmentId, () => ({
     text: "", startedAt: Date.now(), key: newIdempotencyKey(),
-  }, [item.assignmentId]);
-  const [draft, setDraft] = useState(initial);
+  }));
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
-  useEffect(() => saveDraft(localStorage, item.assignmentId, draft), [draft]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -66,7 +65,7 @@ function DemonstrationForm({ item }: { item: WorkItem }) {
           <label for="demo-text">Your answer</label>
           <p class="hint" id="demo-help">Write the answer you would want the assistant to give, following the guidelines.</p>
           <textarea id="demo-text" rows={12} value={draft.text} aria-describedby="demo-help demo-errors"
-            onInput={(e) => setDraft({ ...draft, text: e.currentTarget.value })} />
+            onInput={(e) => { const text = e.currentTarget.value; updateDraft((d) => ({ ...d, text })); }} />
           <Errors messages={errorsFor(errors, "text")} id="demo-errors" />
           <p class="muted">{draft.text.trim().split(/\s+/).filter(Boolean).length} words · draft saved on this device</p>
           <div class="row">

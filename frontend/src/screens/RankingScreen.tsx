@@ -4,12 +4,13 @@
  * in "Your ranking". Per answer: a 1–7 score and flags. The draft is kept in localStorage.
  */
 
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { Errors, useApi, ApiState } from "../components/ui";
+import { useDraft } from "../components/useDraft";
 import { DoneNotice, GuidelinePanel, newIdempotencyKey, PromptView, SkipForm } from "../components/workParts";
 import { continueWork, labeling, WorkItem } from "../labelingApi";
-import { clearDraft, loadDraft, saveDraft } from "../logic/draft";
+import { clearDraft } from "../logic/draft";
 import { errorsFor, FieldErrors, otherErrors } from "../logic/errors";
 import {
   AnswerMarks, assignRank, emptyRanks, FLAGS, isComplete, moveTo, normalise, orderByRank, pairCount, rankFromKey, rankingEntries, Ranks, tiedIds,
@@ -36,21 +37,18 @@ export function RankingScreen(props: { assignmentId: number }) {
 function RankingForm({ item }: { item: WorkItem }) {
   const ids = item.responses.map((r) => r.id);
   const k = ids.length;
-  const initial = useMemo<Draft>(() => loadDraft<Draft>(localStorage, item.assignmentId) ?? {
+  const [draft, updateDraft] = useDraft<Draft>(item.assignmentId, () => ({
     ranks: emptyRanks(ids), marks: {}, allBad: false, startedAt: Date.now(), key: newIdempotencyKey(),
-  }, [item.assignmentId]);
-  const [draft, setDraft] = useState<Draft>(initial);
+  }));
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
   const [dragged, setDragged] = useState<number | null>(null);
   const cards = useRef<(HTMLElement | null)[]>([]);
 
-  useEffect(() => saveDraft(localStorage, item.assignmentId, draft), [draft]);
-
-  const update = (change: Partial<Draft>) => setDraft((d) => ({ ...d, ...change }));
-  const setRank = (id: number, rank: number | null) => update({ ranks: assignRank(draft.ranks, id, rank, k) });
+  const update = (change: Partial<Draft>) => updateDraft((d) => ({ ...d, ...change }));
+  const setRank = (id: number, rank: number | null) => updateDraft((d) => ({ ...d, ranks: assignRank(d.ranks, id, rank, k) }));
   const setMarks = (id: number, change: Partial<AnswerMarks>) =>
-    update({ marks: { ...draft.marks, [id]: { ...(draft.marks[id] ?? { score: null, flags: [] }), ...change } } });
+    updateDraft((d) => ({ ...d, marks: { ...d.marks, [id]: { ...(d.marks[id] ?? { score: null, flags: [] }), ...change } } }));
 
   const onCardKey = (e: KeyboardEvent, index: number) => {
     const target = e.target as HTMLElement;
