@@ -74,14 +74,15 @@ def setup_database(database_url, n_labelers, n_tasks, k, labelers_required):
     TaskResponse.objects.bulk_create(
         [TaskResponse(task=t, response=responses[i * k + j], position=j) for i, t in enumerate(tasks) for j in range(k)],
         batch_size=5000)
-    # Fresh planner statistics, as autovacuum's auto-analyze gives a live database within a minute of a
-    # bulk load. Without them PostgreSQL guesses 3 open tasks instead of 20,000 and sorts the whole queue
-    # on every `next` (~200 ms) instead of reading the head of the task_open_queue index (~0.2 ms).
+    return tokens
+
+
+def analyze():
+    """Fresh planner statistics, as autovacuum's auto-analyze keeps them in a live database."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    return tokens
 
 
 def start_processes(database_url, redis_url, port, web_workers, threads, with_worker):
@@ -168,8 +169,44 @@ class Labeler(threading.Thread):
                 self.stats[key] += local[key]
 
 
-def run_level(port, tokens, concurrency, seconds):
+def cpu_seconds(procs):
+    """CPU seconds used so far, per component: the web server and the worker (each with its child
+    processes), this load generator, and PostgreSQL's server processes (all of them: the machine is
+    the benchmark's alone). Says where each cycle's CPU goes on the shared cores."""
+    import psutil
+
+    def tree(pid):
+        try:
+            root = psutil.Process(pid)
+            members = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for p in members:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    usage = {"web": tree(procs[0].pid), "worker": tree(procs[1].pid) if len(procs) > 1 else 0.0}
+    me = psutil.Process().cpu_times()
+    usage["load_generator"] = me.user + me.system
+    usage["postgres"] = 0.0
+    for p in psutil.process_iter(["name"]):
+        if p.info["name"] and p.info["name"].startswith("postgres"):
+            try:
+                t = p.cpu_times()
+                usage["postgres"] += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+    return usage
+
+
+def run_level(port, tokens, concurrency, seconds, procs):
     stats = {"lock": threading.Lock(), "next": [], "submit": [], "acknowledged": [], "cycles": 0, "errors": 0, "empty": 0}
+    cpu_before = cpu_seconds(procs)
     start = time.monotonic()
     threads = [Labeler(port, tokens[i], start + seconds, stats) for i in range(concurrency)]
     for t in threads:
@@ -177,11 +214,14 @@ def run_level(port, tokens, concurrency, seconds):
     for t in threads:
         t.join()
     elapsed = time.monotonic() - start
+    cpu_after = cpu_seconds(procs)
+    per_cycle = lambda part: round(1000 * (cpu_after[part] - cpu_before[part]) / max(stats["cycles"], 1), 1)  # noqa: E731
     ms = lambda v: round(v * 1000, 1) if v is not None else None  # noqa: E731
     return {
         "concurrency": concurrency, "seconds": round(elapsed, 2), "cycles": stats["cycles"],
         "cycles_per_second": round(stats["cycles"] / elapsed, 1), "errors": stats["errors"], "ran_out_of_tasks": stats["empty"] > 0,
         **{f"{ep}_p{q}_ms": ms(percentile(stats[ep], q)) for ep in ("next", "submit") for q in (50, 95, 99)},
+        **{f"cpu_ms_per_cycle_{part}": per_cycle(part) for part in cpu_before},
         "acknowledged": stats["acknowledged"],
     }
 
@@ -230,7 +270,12 @@ def main(argv=None):
     results, acknowledged = [], []
     try:
         for level in levels:
-            row = run_level(port, tokens, level, args.seconds)
+            # Fresh statistics before each level, as auto-analyze keeps a live database's within a minute.
+            # Without them, after the bulk load PostgreSQL guesses 3 open tasks instead of 20,000 and sorts
+            # the whole queue on every `next`; and as the assignments table, empty at the start, grows by
+            # thousands of rows a level, it walks every assignment instead of using the labeler's index.
+            analyze()
+            row = run_level(port, tokens, level, args.seconds, procs)
             acknowledged += row.pop("acknowledged")
             results.append(row)
         time.sleep(1)
@@ -253,6 +298,10 @@ def main(argv=None):
     print(" ".join(f"{c:>17s}" for c in columns))
     for row in results:
         print(" ".join(f"{str(row[c]):>17s}" for c in columns))
+    parts = [c for c in results[0] if c.startswith("cpu_ms_per_cycle_")]
+    print("CPU ms per cycle: " + " ".join(f"{c.removeprefix('cpu_ms_per_cycle_'):>15s}" for c in parts))
+    for row in results:
+        print(f"{row['concurrency']:>16d}: " + " ".join(f"{row[c]:>15.1f}" for c in parts))
     for key, value in integrity.items():
         print(f"{key}: {value}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

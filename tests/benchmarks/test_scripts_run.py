@@ -37,3 +37,5 @@ def test_labeling_load_benchmark_runs_tiny(tmp_path):
     assert sum(level["cycles"] for level in report["levels"]) > 0
     assert report["submissions_lost"] == report["tasks_leased_beyond_need"] == report["labeler_got_task_twice"] == 0
     assert "cycles_per_second" in stdout
+    # The web server did the serving, so its CPU time shows up per cycle.
+    assert all(level["cpu_ms_per_cycle_web"] > 0 for level in report["levels"] if level["cycles"])
