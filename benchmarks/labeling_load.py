@@ -169,44 +169,39 @@ class Labeler(threading.Thread):
                 self.stats[key] += local[key]
 
 
-def cpu_seconds(procs):
+def cpu_seconds(procs, with_postgres):
     """CPU seconds used so far, per component: the web server and the worker (each with its child
-    processes), this load generator, and PostgreSQL's server processes (all of them: the machine is
-    the benchmark's alone). Says where each cycle's CPU goes on the shared cores."""
+    processes), this load generator, and, on PostgreSQL, its server processes (all of them: the
+    machine is the benchmark's alone). Says where each cycle's CPU goes on the shared cores."""
     import psutil
 
-    def tree(pid):
+    def total(processes):
+        seconds = 0.0
+        for p in processes:
+            try:
+                t = p.cpu_times()
+                seconds += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return seconds
+
+    def tree(proc):
         try:
-            root = psutil.Process(pid)
-            members = [root, *root.children(recursive=True)]
+            root = psutil.Process(proc.pid)
+            return total([root, *root.children(recursive=True)])
         except psutil.NoSuchProcess:
             return 0.0
-        total = 0.0
-        for p in members:
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system
-            except psutil.NoSuchProcess:
-                pass
-        return total
 
-    usage = {"web": tree(procs[0].pid), "worker": tree(procs[1].pid) if len(procs) > 1 else 0.0}
-    me = psutil.Process().cpu_times()
-    usage["load_generator"] = me.user + me.system
-    usage["postgres"] = 0.0
-    for p in psutil.process_iter(["name"]):
-        if p.info["name"] and p.info["name"].startswith("postgres"):
-            try:
-                t = p.cpu_times()
-                usage["postgres"] += t.user + t.system
-            except psutil.NoSuchProcess:
-                pass
+    usage = {"web": tree(procs[0]), "worker": tree(procs[1]) if len(procs) > 1 else 0.0,
+             "load_generator": total([psutil.Process()])}
+    if with_postgres:
+        usage["postgres"] = total(p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres"))
     return usage
 
 
-def run_level(port, tokens, concurrency, seconds, procs):
+def run_level(port, tokens, concurrency, seconds, procs, with_postgres):
     stats = {"lock": threading.Lock(), "next": [], "submit": [], "acknowledged": [], "cycles": 0, "errors": 0, "empty": 0}
-    cpu_before = cpu_seconds(procs)
+    cpu_before = cpu_seconds(procs, with_postgres)
     start = time.monotonic()
     threads = [Labeler(port, tokens[i], start + seconds, stats) for i in range(concurrency)]
     for t in threads:
@@ -214,7 +209,7 @@ def run_level(port, tokens, concurrency, seconds, procs):
     for t in threads:
         t.join()
     elapsed = time.monotonic() - start
-    cpu_after = cpu_seconds(procs)
+    cpu_after = cpu_seconds(procs, with_postgres)
     per_cycle = lambda part: round(1000 * (cpu_after[part] - cpu_before[part]) / max(stats["cycles"], 1), 1)  # noqa: E731
     ms = lambda v: round(v * 1000, 1) if v is not None else None  # noqa: E731
     return {
@@ -265,6 +260,7 @@ def main(argv=None):
 
     redis_url, redis_process = ensure_redis(ROOT / "var" / "load-redis")
     tokens = setup_database(args.database_url, max(levels), args.tasks, args.k, args.labelers_required)
+    from django.db import connection  # configured by setup_database
     port = args.port or free_port()
     procs = start_processes(args.database_url, redis_url, port, args.web_workers, args.threads, not args.no_worker)
     results, acknowledged = [], []
@@ -275,7 +271,7 @@ def main(argv=None):
             # the whole queue on every `next`; and as the assignments table, empty at the start, grows by
             # thousands of rows a level, it walks every assignment instead of using the labeler's index.
             analyze()
-            row = run_level(port, tokens, level, args.seconds, procs)
+            row = run_level(port, tokens, level, args.seconds, procs, connection.vendor == "postgresql")
             acknowledged += row.pop("acknowledged")
             results.append(row)
         time.sleep(1)
@@ -286,7 +282,6 @@ def main(argv=None):
             p.wait(timeout=30)
         if redis_process:
             redis_process.terminate()
-    from django.db import connection
 
     integrity = check_integrity(acknowledged)
     report = {"database": connection.vendor, "web_workers": args.web_workers, "threads": args.threads,
