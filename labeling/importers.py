@@ -11,7 +11,7 @@ Formats (JSON Lines, UTF-8; a gzip'd file is recognised by its first bytes, what
 - `hh-rlhf`: `{"chosen": dialogue, "rejected": dialogue}` with dialogues "\\n\\nHuman: ...\\n\\nAssistant: ...".
   The two dialogues share their turns up to the last Assistant turn where they part: those turns are
   the prompt conversation, and the two final Assistant turns are a ranking of 2 (chosen first). In the
-  few upstream pairs whose dialogues part earlier (4 of the 2,000 in shared/data), each answer is the
+  few upstream pairs whose dialogues part earlier (4 of the 2,000 in data/hh-rlhf), each answer is the
   rest of its dialogue from the last shared Assistant turn on.
 - `oasst`: OpenAssistant message trees (`{"message_tree_id", "prompt": message with "replies"}`).
   Every prompter message whose K >= 2 assistant replies all carry a human rank (0 = best) gives one

@@ -6,22 +6,21 @@ By default the labels travel through the real platform (platform_loop.py: API, s
 worker, pairs on the default worker, frozen snapshots) on a private database and broker in DIR/platform,
 so DIR is started afresh; ``--offline`` runs the same stages on the engine alone (loop.py) and resumes
 from the stages already in DIR.
-``--hh`` also trains a reward model on the HH-RLHF subset in ../shared/data/hh-rlhf beside the checkout
-(read in place, never copied) and reports its held-out accuracy against the majority baseline.
+``--hh`` also trains a reward model on the HH-RLHF subset in the repository's data/hh-rlhf
+(data/README.md says what it is) and reports its held-out accuracy against the majority baseline.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HH_ROOT = Path(os.environ.get("HH_RLHF_DIR", ROOT.parent / "shared" / "data" / "hh-rlhf"))
+HH_ROOT = ROOT / "data" / "hh-rlhf"
 
 
 def hh_rlhf(out: Path, log=print) -> dict:

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from labeling.importers import hh_dialogue, import_rankings, parse_hh_rlhf
 from labeling.models import ComparisonPair, Origin, Prompt, RankedResponse, Ranking, Response
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from labeling.models import Assignment, Origin, Prompt, RankedResponse, Ranking, Response
 from labeling.ranking import create_ranking_task
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 pytestmark = pytest.mark.django_db
 

@@ -104,12 +104,9 @@ def test_reward_model_beats_chance_on_hh_rlhf(tmp_path):
     from training.engine.bootstrap import BootstrapConfig, bootstrap
     from training.engine.data import read_jsonl
 
-    root = Path(__file__).resolve().parents[4] / "shared" / "data" / "hh-rlhf"
-    try:
-        train = read_jsonl(f"{root}/train.jsonl.gz")[:1500]
-        test = read_jsonl(f"{root}/test.jsonl.gz")[:400]
-    except FileNotFoundError:
-        pytest.skip("HH-RLHF subset not present")
+    root = Path(__file__).resolve().parents[3] / "data" / "hh-rlhf"
+    train = read_jsonl(root / "train.jsonl.gz")[:1500]
+    test = read_jsonl(root / "test.jsonl.gz")[:400]
     bootstrap(tmp_path / "base", texts=[r["chosen"] for r in train[:600]],
               config=BootstrapConfig(vocab_size=1024, n_embd=64, n_head=4, n_layer=2, max_steps=150, block_size=96,
                                      context_length=256))
