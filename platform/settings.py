@@ -94,7 +94,7 @@ TEMPLATES = [
 ]
 
 # Database: DATABASE_URL, default an SQLite file under var/. Connections are reused (CONN_MAX_AGE):
-# NOTES.md measured that alone doubling a labeling tool's throughput on PostgreSQL.
+# docs/design.md (database connections) records that this alone doubled a labeling tool's throughput.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
