@@ -1,6 +1,9 @@
+from django import forms
 from django.contrib import admin
 
 from labeling import models
+from labeling.ranking import RuleError
+from labeling.requeue import check_rule
 
 
 class GuidelineVersionInline(admin.TabularInline):
@@ -87,3 +90,43 @@ class RankingAdmin(admin.ModelAdmin):
 class ComparisonPairAdmin(admin.ModelAdmin):
     list_display = ("id", "ranking", "chosen", "rejected")
     raw_id_fields = ("ranking", "chosen", "rejected")
+
+
+class RequeueRuleForm(forms.ModelForm):
+    class Meta:
+        model = models.RequeueRule
+        fields = ("batch", "enabled", "min_agreement", "max_labelers")
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                check_rule(data.get("batch") or "", data.get("min_agreement"), data.get("max_labelers"))
+            except RuleError as exc:
+                self.add_error(exc.field, exc.message)
+        return data
+
+
+@admin.register(models.RequeueRule)
+class RequeueRuleAdmin(admin.ModelAdmin):
+    form = RequeueRuleForm
+    list_display = ("batch", "enabled", "min_agreement", "max_labelers", "updated_by", "updated_at")
+    list_filter = ("enabled",)
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(models.Requeue)
+class RequeueAdmin(admin.ModelAdmin):
+    list_display = ("id", "task", "agreement", "compared_pairs", "labelers_before", "min_agreement", "max_labelers",
+                    "created_at")
+    list_filter = ("rule",)
+    raw_id_fields = ("task",)
+
+    def has_add_permission(self, request):
+        return False  # written only by labeling.requeue
+
+    def has_change_permission(self, request, obj=None):
+        return False

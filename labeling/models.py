@@ -361,3 +361,51 @@ class ComparisonPair(models.Model):
 
     def __str__(self):
         return f"{self.chosen_id} > {self.rejected_id} (ranking {self.ranking_id})"
+
+
+class RequeueRule(models.Model):
+    """Re-queue on disagreement for one batch of tasks (`Task.batch`; the empty batch is a batch too).
+    When a task of the batch has all the labels it asks for and they agree less than `min_agreement`
+    (pooled pairwise agreement, labeling.agreement), it asks for one more labeler, up to
+    `max_labelers` in all. The rules are in labeling.requeue."""
+
+    batch = models.CharField(max_length=200, unique=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    min_agreement = models.FloatField(help_text="Re-queue when the task's pairwise agreement is below this (0..1).")
+    max_labelers = models.PositiveSmallIntegerField(help_text="The cap: never more labelers on one task than this.")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["batch"]
+        constraints = [
+            models.CheckConstraint(condition=Q(min_agreement__gte=0) & Q(min_agreement__lte=1),
+                                   name="requeue_agreement_0_1"),
+            models.CheckConstraint(condition=Q(max_labelers__gte=2) & Q(max_labelers__lte=100),
+                                   name="requeue_cap_range"),
+        ]
+
+    def __str__(self):
+        return f"re-queue {self.batch or '(no batch)'} below {self.min_agreement:.2f} up to {self.max_labelers}"
+
+
+class Requeue(models.Model):
+    """One re-queue: a task whose labels disagreed asked for one more labeler. Unique per (task,
+    labelers before), so the database itself refuses a second re-queue of the same round."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="requeues")
+    rule = models.ForeignKey(RequeueRule, null=True, on_delete=models.SET_NULL, related_name="requeues")
+    agreement = models.FloatField()
+    compared_pairs = models.PositiveIntegerField()
+    labelers_before = models.PositiveSmallIntegerField()
+    min_agreement = models.FloatField(help_text="The rule's threshold when it fired.")
+    max_labelers = models.PositiveSmallIntegerField(help_text="The rule's cap when it fired.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["task", "labelers_before"], name="requeue_once_per_round")]
+
+    def __str__(self):
+        return f"task {self.task_id}: {self.labelers_before} -> {self.labelers_before + 1} labelers"

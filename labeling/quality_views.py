@@ -1,10 +1,11 @@
-"""Data-quality API: agreement, bias analytics, ranking imports. Thin views; the rules live in
-labeling.agreement, labeling.analytics and labeling.importers."""
+"""Data-quality API: agreement, bias analytics, ranking imports, re-queue rules and their re-queues,
+labelers' gold accuracy. Thin views; the rules live in labeling.agreement, labeling.analytics,
+labeling.importers, labeling.requeue and labeling.gold."""
 
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -14,7 +15,9 @@ from accounts.permissions import IsAdmin
 from labeling.agreement import agreement_report
 from labeling.analytics import bias_report
 from labeling.importers import FORMATS, import_rankings
-from labeling.models import Ranking, Split
+from labeling.models import Ranking, Requeue, RequeueRule, Split
+from labeling.ranking import RuleError
+from labeling.requeue import check_rule
 
 _SCOPE = [OpenApiParameter("guideline_version", int, description="Only rankings made under this guideline version."),
           OpenApiParameter("split", str, enum=Split.values, description="Only rankings of prompts in this split.")]
@@ -91,7 +94,82 @@ def import_ranking_file(request):
     return Response(result.as_dict(), status=status.HTTP_201_CREATED if result.ok else status.HTTP_400_BAD_REQUEST)
 
 
+class RequeueRuleSerializer(serializers.ModelSerializer):
+    requeues = serializers.SerializerMethodField(help_text="Re-queues this rule has made.")
+
+    class Meta:
+        model = RequeueRule
+        fields = ["id", "batch", "enabled", "min_agreement", "max_labelers", "requeues", "updated_by", "created_at",
+                  "updated_at"]
+        read_only_fields = ["updated_by", "created_at", "updated_at"]
+
+    def get_requeues(self, rule) -> int:
+        return rule.requeues.count()
+
+    def validate(self, data):
+        merged = {f: data.get(f, getattr(self.instance, f, None)) for f in ("batch", "min_agreement", "max_labelers")}
+        try:
+            check_rule(merged["batch"] or "", merged["min_agreement"], merged["max_labelers"])
+        except RuleError as exc:
+            raise serializers.ValidationError({exc.field: [exc.message]}) from None
+        return data
+
+
+class RequeueRules(generics.ListCreateAPIView):
+    """Re-queue on disagreement, one rule per task batch: a task of the batch whose labels agree less
+    than `min_agreement` when its last label arrives asks for one more labeler, up to `max_labelers`."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = RequeueRuleSerializer
+    queryset = RequeueRule.objects.all()
+    filterset_fields = ["batch", "enabled"]
+
+    def perform_create(self, serializer):
+        serializer.save(updated_by=self.request.user)
+
+
+class RequeueRuleDetail(generics.RetrieveUpdateDestroyAPIView):
+    """One re-queue rule: change its threshold or cap, turn it off, or delete it (its re-queues stay)."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = RequeueRuleSerializer
+    queryset = RequeueRule.objects.all()
+
+    def perform_update(self, serializer):
+        serializer.save(updated_by=self.request.user)
+
+
+class RequeueSerializer(serializers.ModelSerializer):
+    batch = serializers.CharField(source="task.batch", read_only=True)
+    labelers_after = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Requeue
+        fields = ["id", "task", "batch", "rule", "agreement", "compared_pairs", "labelers_before", "labelers_after",
+                  "min_agreement", "max_labelers", "created_at"]
+
+    def get_labelers_after(self, requeue) -> int:
+        return requeue.labelers_before + 1
+
+
+class Requeues(generics.ListAPIView):
+    """Every re-queue: which task asked for one more labeler, at what agreement, under which rule."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = RequeueSerializer
+    queryset = Requeue.objects.select_related("task").order_by("-id")
+    filterset_fields = ["task", "rule"]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        batch = self.request.query_params.get("batch")
+        return queryset if batch is None else queryset.filter(task__batch=batch)
+
+
 urlpatterns = [
+    path("quality/requeue-rules/", RequeueRules.as_view(), name="requeue-rules"),
+    path("quality/requeue-rules/<int:pk>/", RequeueRuleDetail.as_view(), name="requeue-rule"),
+    path("quality/requeues/", Requeues.as_view(), name="requeues"),
     path("quality/agreement/", agreement, name="quality-agreement"),
     path("quality/bias/", bias, name="quality-bias"),
     path("agreement/me/", my_agreement, name="agreement-me"),

@@ -3,7 +3,8 @@
 Every submission runs in one transaction with the assignment row locked, so a retry racing the
 original can't save twice. On success the assignment is marked submitted, the task's
 `completed_count` goes up by one in the database (an F() update that can't pass `labelers_required`),
-and the guideline version in use is recorded. Pair expansion is queued only after the commit, and a
+and the guideline version in use is recorded; a ranking that completes a task whose labels disagree
+may re-queue it for one more labeler (labeling.requeue). Pair expansion is queued only after the commit, and a
 broker outage never fails the request (the sweep expands what was missed).
 
 Idempotency: a retry carrying the idempotency key of a saved submission gets that submission back
@@ -20,6 +21,7 @@ from labeling.guidelines import current_version
 from labeling.models import (Assignment, AssignmentState, Demonstration, RankedResponse, Ranking, ReviewState, Task,
                              TaskKind)
 from labeling.ranking import RuleError, check_ranking_covers_task, check_ranks_in_range, competition_ranks
+from labeling.requeue import requeue_if_disagreeing
 
 RANKED_KINDS = (TaskKind.RANKING, TaskKind.COMPARISON)
 
@@ -91,6 +93,7 @@ def submit_ranking(assignment_id, labeler, data, idempotency_key=None):
                 for response_id, rank, score, flags in items
             ])
             _complete(assignment, now)
+            requeue_if_disagreeing(assignment.task)  # after _complete: its UPDATE holds the task lock
             transaction.on_commit(lambda: celery_tasks.enqueue_pair_expansion(ranking.pk))
             return ranking, True
     except IntegrityError:
