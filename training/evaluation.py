@@ -2,34 +2,29 @@
 comparisons summarised as a win-rate table (InstructGPT's comparison of GPT, SFT, PPO and PPO-ptx).
 
 Win rate and its interval. A comparison between a candidate and a baseline answer is a win, a tie or a
-loss for the candidate. Ties count half: win_rate = (wins + ties / 2) / n. The 95% interval is Wilson's
-score interval computed on that rate with n comparisons,
-
-    (p + z²/2n ± z·sqrt(p(1−p)/n + z²/4n²)) / (1 + z²/n),   z = 1.96,
-
-which stays inside [0, 1] and behaves with few comparisons (a tie counted as half a win makes the
-interval slightly conservative, since a tie has less variance than a coin flip).
+loss for the candidate. Ties count half: win_rate = (wins + ties / 2) / n. The 95% interval is a
+bootstrap over prompts (training/intervals.py): all comparisons of one prompt (several labelers,
+several samples) are resampled together, because they are not independent.
 """
 
-import math
 import random
 from collections import defaultdict
 
 from django.db import transaction
 
-Z_95 = 1.959963984540054
+from training.intervals import clustered_rate
+
+SCORE = {"win": 1.0, "tie": 0.5, "loss": 0.0}
 
 
-def win_rate(wins, ties, losses, z=Z_95):
-    """{n, win_rate, ci_low, ci_high} with ties counted half (None values when n = 0)."""
-    n = wins + ties + losses
-    if n == 0:
-        return {"n": 0, "win_rate": None, "ci_low": None, "ci_high": None}
-    p = (wins + 0.5 * ties) / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return {"n": n, "win_rate": p, "ci_low": max(0.0, centre - half), "ci_high": min(1.0, centre + half)}
+def win_rate(outcomes_by_prompt):
+    """{wins, ties, losses, n, prompts, win_rate, ci_low, ci_high} from one list of outcomes ('win',
+    'tie', 'loss' for the candidate) per prompt; the interval resamples prompts (None when n = 0)."""
+    groups = [list(g) for g in outcomes_by_prompt]
+    counts = tally(o for g in groups for o in g)
+    summary = clustered_rate([SCORE[o] for o in g] for g in groups)
+    return {**counts, "n": summary["n"], "prompts": summary["prompts"], "win_rate": summary["rate"],
+            "ci_low": summary["ci_low"], "ci_high": summary["ci_high"]}
 
 
 def outcome(candidate_score, baseline_score, tolerance=1e-6):
@@ -68,23 +63,23 @@ def create_comparison_tasks(pairs, candidate, baseline, labelers_required=1, bat
 
 
 def human_outcomes():
-    """Outcomes of submitted comparison rankings: {(model a, model b): [outcome for a, ...]} with a < b
-    by id. A labeler's ranks [1, 2] mean the first is better; equal ranks are a tie. Rankings marked
-    unrankable are left out."""
+    """Outcomes of submitted comparison rankings: {(model a, model b): {prompt id: [outcome for a, ...]}}
+    with a < b by id. A labeler's ranks [1, 2] mean the first is better; equal ranks are a tie. Rankings
+    marked unrankable are left out."""
     from labeling.models import RankedResponse, TaskKind
 
     items = (RankedResponse.objects.filter(ranking__task__kind=TaskKind.COMPARISON, ranking__unrankable=False,
                                            response__model_version__isnull=False)
-             .values_list("ranking_id", "response__model_version_id", "rank"))
+             .values_list("ranking_id", "ranking__task__prompt_id", "response__model_version_id", "rank"))
     by_ranking = defaultdict(list)
-    for ranking_id, model_id, rank in items:
-        by_ranking[ranking_id].append((model_id, rank))
-    results = defaultdict(list)
-    for entries in by_ranking.values():
+    for ranking_id, prompt_id, model_id, rank in items:
+        by_ranking[(ranking_id, prompt_id)].append((model_id, rank))
+    results = defaultdict(lambda: defaultdict(list))
+    for (_, prompt_id), entries in by_ranking.items():
         if len(entries) != 2 or entries[0][0] == entries[1][0]:
             continue
         (a, rank_a), (b, rank_b) = sorted(entries)
-        results[(a, b)].append(outcome(-rank_a, -rank_b))
+        results[(a, b)][prompt_id].append(outcome(-rank_a, -rank_b))
     return results
 
 
@@ -110,20 +105,18 @@ def win_rate_table():
     names = dict(ModelVersion.objects.values_list("pk", "name"))
     declared = declared_orientation()
     rows = []
-    for (a, b), outcomes in sorted(human_outcomes().items()):
+    for (a, b), by_prompt in sorted(human_outcomes().items()):
         candidate, baseline = (a, b) if (a, b) in declared or ((b, a) not in declared and a > b) else (b, a)
-        if candidate != a:
-            outcomes = [flip(o) for o in outcomes]
-        counts = tally(outcomes)
+        groups = [[o if candidate == a else flip(o) for o in outcomes] for _, outcomes in sorted(by_prompt.items())]
         rows.append({"model": candidate, "model_name": names.get(candidate, ""), "baseline": baseline,
-                     "baseline_name": names.get(baseline, ""), "judge": "human", "job": None,
-                     **counts, **win_rate(counts["wins"], counts["ties"], counts["losses"])})
+                     "baseline_name": names.get(baseline, ""), "judge": "human", "job": None, **win_rate(groups)})
     jobs = Job.objects.filter(kind=JobKind.EVALUATE, state=JobState.SUCCEEDED, result__mode="reward_win_rate").order_by("pk")
     for job in jobs:
         r = job.result
         rows.append({"model": r["candidate"], "model_name": names.get(r["candidate"], ""), "baseline": r["baseline"],
                      "baseline_name": names.get(r["baseline"], ""), "judge": f"reward model #{r['judge']}",
-                     "job": job.pk, **{k: r[k] for k in ("wins", "ties", "losses", "n", "win_rate", "ci_low", "ci_high")}})
+                     "job": job.pk, "prompts": r.get("prompts", r["n"]),
+                     **{k: r[k] for k in ("wins", "ties", "losses", "n", "win_rate", "ci_low", "ci_high")}})
     return rows
 
 
@@ -150,6 +143,5 @@ def reward_judged(prompts, candidate_answers, baseline_answers, reward_model_pat
     rm = load_reward_model(reward_model_path)
     c = rm.score([(p, a) for p, a in zip(prompts, candidate_answers)])
     b = rm.score([(p, a) for p, a in zip(prompts, baseline_answers)])
-    counts = tally(outcome(x, y) for x, y in zip(c, b))
-    return {**counts, **win_rate(counts["wins"], counts["ties"], counts["losses"]),
+    return {**win_rate([outcome(x, y)] for x, y in zip(c, b)),  # one comparison per prompt
             "mean_reward_candidate": sum(c) / max(len(c), 1), "mean_reward_baseline": sum(b) / max(len(b), 1)}

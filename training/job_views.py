@@ -147,9 +147,10 @@ def model_lineage(request, pk):
 @permission_classes([IsMLEngineerOrAdminReadOnly])
 def win_rates(request):
     """Win rate of each model against its baseline: people's side-by-side comparisons (judge "human")
-    and reward-model-judged evaluation jobs. Ties count half; 95% Wilson intervals."""
+    and reward-model-judged evaluation jobs. Ties count half; 95% intervals by a bootstrap over prompts."""
     return Response({"rows": evaluation.win_rate_table(),
-                     "method": "ties count half; 95% Wilson score interval on (wins + ties/2) / n"})
+                     "method": "ties count half; 95% interval: bootstrap resampling prompts (all comparisons of a "
+                               "prompt together), 2.5th-97.5th percentile of (wins + ties/2) / n"})
 
 
 urlpatterns = [

@@ -1,9 +1,11 @@
 """Judging models by the hidden gold rule, InstructGPT-style.
 
 - ``win_rate``: how often the gold rule prefers model A's answer to model B's for the same prompt
-  (ties count half), with a 95% Wilson interval — InstructGPT's "preferred over SFT" figure.
+  (ties count half) — InstructGPT's "preferred over SFT" figure.
 - ``rm_gold_accuracy``: how often the reward model orders two answers to a held-out prompt as the gold
   rule does (pairs the gold rule ties are left out).
+- Both intervals are 95% bootstraps over prompts (training/intervals.py): the several answers or pairs
+  of one prompt are not independent, so they are resampled together.
 - ``policy_stats``: mean RM reward and KL(π‖π_SFT) of a policy's own samples (the engine's evaluator),
   ``demo_lm_loss``: language-model loss on held-out demonstration text.
 """
@@ -11,6 +13,8 @@
 from __future__ import annotations
 
 from statistics import mean
+
+from training.intervals import clustered_rate
 
 from . import gold
 
@@ -27,14 +31,15 @@ def answers_by_prompt(model_dir, prompts: list[dict], n: int, seed: int, max_new
 
 def win_rate(prompts: list[dict], answers_a: list[list[str]], answers_b: list[list[str]]) -> dict:
     """Gold preference of A over B, answer i of A against answer i of B for every prompt."""
-    outcomes = [gold.prefer(p["text"], a, b)
-                for p, row_a, row_b in zip(prompts, answers_a, answers_b) for a, b in zip(row_a, row_b)]
-    n = len(outcomes)
-    successes = sum(outcomes)
-    low, high = gold.wilson_interval(successes, n)
-    return {"win_rate": successes / max(n, 1), "ci_low": low, "ci_high": high, "n": n,
-            "wins": sum(o == 1.0 for o in outcomes), "ties": sum(o == 0.5 for o in outcomes),
-            "losses": sum(o == 0.0 for o in outcomes)}
+    by_prompt = [[gold.prefer(p["text"], a, b) for a, b in zip(row_a, row_b)]
+                 for p, row_a, row_b in zip(prompts, answers_a, answers_b)]
+    outcomes = [o for row in by_prompt for o in row]
+    summary = clustered_rate(by_prompt)
+    if not outcomes:  # no answers: no information, the whole range
+        summary.update(rate=0.0, ci_low=0.0, ci_high=1.0)
+    return {"win_rate": summary["rate"], "ci_low": summary["ci_low"], "ci_high": summary["ci_high"],
+            "n": summary["n"], "prompts": summary["prompts"], "wins": sum(o == 1.0 for o in outcomes),
+            "ties": sum(o == 0.5 for o in outcomes), "losses": sum(o == 0.0 for o in outcomes)}
 
 
 def gold_profile(prompts: list[dict], answers: list[list[str]]) -> dict:
@@ -52,19 +57,19 @@ def rm_gold_accuracy(rm_dir, prompts: list[dict], answers: list[list[str]]) -> d
 
     rm = load_reward_model(rm_dir)
     rewards = rm.score([(p["text"], a) for p, row in zip(prompts, answers) for a in row])
-    correct = total = 0
+    by_prompt = []
     k = 0
     for p, row in zip(prompts, answers):
         scores = [gold.gold_score(p["text"], a) for a in row]
         r = rewards[k:k + len(row)]
         k += len(row)
-        for i in range(len(row)):
-            for j in range(i + 1, len(row)):
-                if scores[i] != scores[j]:
-                    total += 1
-                    correct += (scores[i] > scores[j]) == (r[i] > r[j])
-    low, high = gold.wilson_interval(correct, total)
-    return {"accuracy": correct / max(total, 1), "ci_low": low, "ci_high": high, "pairs": total}
+        by_prompt.append([float((scores[i] > scores[j]) == (r[i] > r[j]))
+                          for i in range(len(row)) for j in range(i + 1, len(row)) if scores[i] != scores[j]])
+    summary = clustered_rate(by_prompt)
+    if not summary["n"]:
+        summary.update(rate=0.0, ci_low=0.0, ci_high=1.0)
+    return {"accuracy": summary["rate"], "ci_low": summary["ci_low"],
+            "ci_high": summary["ci_high"], "pairs": summary["n"], "prompts": summary["prompts"]}
 
 
 def policy_stats(policy_dir, reference_dir, rm_dir, prompts: list[dict], max_new_tokens: int, seed: int = 1234) -> dict:

@@ -137,16 +137,3 @@ def pairwise_agreement(ranks_a: list[int], ranks_b: list[int]) -> tuple[int, int
                 total += 1
                 same += (da > 0) == (db > 0)
     return same, total
-
-
-# ---- statistics ----------------------------------------------------------------------------------
-
-
-def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval for a proportion (ties count as half a success)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)

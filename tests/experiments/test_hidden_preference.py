@@ -12,6 +12,7 @@ import pytest
 
 from experiments.hidden_preference import corpus, gold, report
 from experiments.hidden_preference.loop import TINY, Loop
+from training.intervals import clustered_rate
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMPT = "Tell me about the lamp."
@@ -60,9 +61,21 @@ def test_prompt_splits_are_disjoint_and_every_prompt_names_its_term():
     assert all(gold.key_term(p["text"]) == p["term"] for p in prompts)
 
 
-def test_wilson_interval_brackets_the_rate():
-    low, high = gold.wilson_interval(65, 100)
-    assert 0.55 < low < 0.65 < high < 0.74
+def test_win_rate_resamples_prompts_not_answers():
+    """Four answers per prompt, the same four for each model on half the prompts and a better set on
+    the other half: the interval comes from 6 prompts, not 24 independent comparisons."""
+    from experiments.hidden_preference import evaluate
+
+    prompts = corpus.prompts()[:6]
+    good = [[f"Thank you, {p['term']} is a fine question and here is a polite answer about {p['term']} for you."] * 4
+            for p in prompts]
+    bad = [["no"] * 4 for _ in prompts]
+    answers_a = good[:3] + bad[3:]
+    r = evaluate.win_rate(prompts, answers_a, bad)
+    assert (r["n"], r["prompts"], r["wins"], r["ties"]) == (24, 6, 12, 12)
+    naive = clustered_rate([[1.0]] * 12 + [[0.5]] * 12)  # the same 24 outcomes as if independent
+    assert r["win_rate"] == naive["rate"] == 0.75
+    assert r["ci_high"] - r["ci_low"] > 1.5 * (naive["ci_high"] - naive["ci_low"])
 
 
 @pytest.mark.slow

@@ -70,6 +70,6 @@ def test_evaluate_table_prints_the_win_rates(db):
     b = ModelVersion.objects.create(name="ppo", kind="policy", artifact_path="/b")
     Job.objects.create(kind="evaluate", state=JobState.SUCCEEDED, result={
         "mode": "reward_win_rate", "candidate": b.pk, "baseline": a.pk, "judge": 9, "wins": 7, "ties": 0, "losses": 3,
-        **win_rate(7, 0, 3)})
+        **win_rate([["win"]] * 7 + [["loss"]] * 3)})
     out = command("evaluate", "table")
     assert f"#{b.pk} ppo" in out and f"#{a.pk} sft" in out and "70.0%" in out and "7/0/3" in out
