@@ -46,6 +46,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from training.config_help import field_help
 from training.engine.config import ConfigError, from_dict
 from training.models import DatasetSnapshot, Job, JobKind, JobMetric, JobState, ModelKind, ModelVersion, SnapshotKind
 
@@ -194,16 +195,21 @@ def config_schema():
     for kind in JobKind.values:
         fields = []
         for source, cls in (("job", JOB_FIELDS[kind]), ("engine", _engine_config(kind))):
-            hints = typing.get_type_hints(cls)
+            hints, helps = typing.get_type_hints(cls), field_help(cls)
             for f in dataclasses.fields(cls):
                 if kind in (JobKind.EVALUATE,) and source == "engine" and f.name == "k":
                     continue
                 default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-                entry = {"name": f.name, "type": _type_label(hints[f.name]), "default": default, "source": source}
+                entry = {"name": f.name, "type": _type_label(hints[f.name]), "default": default, "source": source,
+                         "help": helps[f.name]}
                 if f.name in CHOICES:
                     entry["choices"] = list(CHOICES[f.name])
                 fields.append(entry)
         out[kind] = {"fields": fields, "inputs": INPUTS_HELP[kind]}
+        if kind == JobKind.PPO:  # the form shows a preset's values, so what is sent is what was shown
+            from training.engine.ppo import PRESETS
+
+            out[kind]["presets"] = {name: values for name, values in PRESETS.items() if name in CHOICES["preset"]}
     return {"kinds": out}
 
 

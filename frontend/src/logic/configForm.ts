@@ -76,25 +76,36 @@ export interface Coerced {
 }
 
 /**
- * Turn the form's text inputs into a config object. Only fields the user changed from the default
- * are sent (the server fills in defaults), plus required fields. Errors are keyed by field name.
+ * Turn the form's inputs into a config object: every field, with the value the form shows, so the job
+ * stores exactly what the user saw (an untouched field sends its schema default, unchanged). Errors are
+ * keyed by field name.
  */
 export function coerceConfig(fields: FormField[], values: Record<string, string | boolean>): Coerced {
   const config: Record<string, unknown> = {};
   const errors: Record<string, string> = {};
   for (const field of fields) {
     const raw = values[field.name];
-    if (field.type === "bool") {
-      const value = Boolean(raw);
-      if (value !== Boolean(field.default)) config[field.name] = value;
-      continue;
-    }
-    const text = raw === undefined ? initialText(field) : String(raw).trim();
-    if (text === "") {
+    if (raw === undefined) {
+      // Untouched: the default itself (an untouched checkbox whose default is on stays on).
       if (field.required) errors[field.name] = "This field is required.";
+      else config[field.name] = field.default;
       continue;
     }
-    if (text === initialText(field) && !field.required) continue;
+    if (field.type === "bool") {
+      config[field.name] = Boolean(raw);
+      continue;
+    }
+    const text = String(raw).trim();
+    if (text === initialText(field) && !field.required) {
+      config[field.name] = field.default;
+      continue;
+    }
+    if (text === "") {
+      // An empty box is never silently turned into a default: only an optional (null) field may be empty.
+      if (field.default === null && !field.required) config[field.name] = null;
+      else errors[field.name] = field.required ? "This field is required." : "Enter a value.";
+      continue;
+    }
     let value: unknown = text;
     if (field.type === "int") {
       if (!/^-?\d+$/.test(text)) { errors[field.name] = "Enter a whole number."; continue; }
@@ -117,4 +128,14 @@ export function coerceConfig(fields: FormField[], values: Record<string, string 
     config[field.name] = value;
   }
   return { config, errors };
+}
+
+/** The form values a preset fills in (PPO's "instructgpt"): each as the text its input shows. */
+export function presetValues(fields: FormField[], preset: Record<string, unknown> | undefined): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = {};
+  for (const [name, value] of Object.entries(preset ?? {})) {
+    const field = fields.find((f) => f.name === name);
+    if (field) out[name] = field.type === "bool" ? Boolean(value) : initialText({ ...field, default: value });
+  }
+  return out;
 }

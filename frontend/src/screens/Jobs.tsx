@@ -3,7 +3,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, rows } from "../api";
 import { ApiState, Errors, fmtDate, Link, useApi } from "../components/ui";
-import { coerceConfig, FormField, formFields, initialText } from "../logic/configForm";
+import { coerceConfig, FormField, formFields, initialText, presetValues } from "../logic/configForm";
+import { preselect } from "../logic/launchInputs";
 import { errorsFor, FieldErrors, otherErrors } from "../logic/errors";
 import { navigate } from "../router";
 
@@ -53,6 +54,12 @@ function LaunchForm(props: { onLaunched: (id: number) => void }) {
   const [values, setValues] = useState<Record<string, string | boolean>>({});
   const [snapshotIds, setSnapshotIds] = useState<string[]>([]);
   const [modelIds, setModelIds] = useState<string[]>([]);
+  // Preselect the newest inputs of the kinds this job takes, again whenever the kind changes.
+  useEffect(() => {
+    const picked = preselect(kind, snapshots.data ?? [], models.data ?? []);
+    setSnapshotIds(picked.snapshots.map(String));
+    setModelIds(picked.models.map(String));
+  }, [kind, snapshots.data, models.data]);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
 
@@ -97,12 +104,12 @@ function LaunchForm(props: { onLaunched: (id: number) => void }) {
         {kindSchema?.inputs ? <p class="hint span" id="job-inputs-help">Inputs: {kindSchema.inputs}</p> : null}
         <label for="job-snapshots">Input datasets</label>
         <select id="job-snapshots" multiple size={3} onChange={(e) => setSnapshotIds(multi(e))}>
-          {(snapshots.data ?? []).map((s: any) => <option value={s.id}>#{s.id} {s.kind} ({s.counts?.rows ?? s.count ?? ""})</option>)}
+          {(snapshots.data ?? []).map((s: any) => <option value={s.id} selected={snapshotIds.includes(String(s.id))}>#{s.id} {s.kind} {s.name ?? ""} ({snapshotSize(s)})</option>)}
         </select>
         <Errors messages={errorsFor(errors, "input_snapshots")} />
         <label for="job-models">Input models</label>
         <select id="job-models" multiple size={3} onChange={(e) => setModelIds(multi(e))}>
-          {(models.data ?? []).map((m: any) => <option value={m.id}>#{m.id} {m.kind} {m.name ?? ""}</option>)}
+          {(models.data ?? []).map((m: any) => <option value={m.id} selected={modelIds.includes(String(m.id))}>#{m.id} {m.kind} {m.name ?? ""}</option>)}
         </select>
         <Errors messages={errorsFor(errors, "input_models")} />
       </div>
@@ -116,10 +123,16 @@ function LaunchForm(props: { onLaunched: (id: number) => void }) {
               <label for={id}>{f.name}{f.required ? " *" : ""}</label>
               <div>
                 {f.type === "bool" ? (
-                  <input id={id} type="checkbox" checked={value === undefined ? Boolean(f.default) : Boolean(value)}
+                  <input id={id} type="checkbox" checked={value === undefined ? Boolean(f.default) : Boolean(value)} aria-describedby={f.help ? `${id}-help` : undefined}
                     onChange={(e) => setValues({ ...values, [f.name]: e.currentTarget.checked })} />
                 ) : f.type === "choice" ? (
-                  <select id={id} value={value === undefined ? initialText(f) : String(value)} onChange={(e) => setValues({ ...values, [f.name]: e.currentTarget.value })}>
+                  <select id={id} value={value === undefined ? initialText(f) : String(value)} aria-describedby={f.help ? `${id}-help` : undefined}
+                    onChange={(e) => {
+                      const chosen = e.currentTarget.value;
+                      // A preset (PPO's "instructgpt") fills in its values, so the form shows what will be sent.
+                      const preset = f.name === "preset" ? presetValues(fields, kindSchema?.presets?.[chosen]) : {};
+                      setValues({ ...values, ...preset, [f.name]: chosen });
+                    }}>
                     {f.choices.map((c) => <option value={c}>{c}</option>)}
                   </select>
                 ) : (
@@ -137,4 +150,11 @@ function LaunchForm(props: { onLaunched: (id: number) => void }) {
       <div class="row"><button type="submit" disabled={busy} data-testid="launch">Launch {kind} job</button></div>
     </form>
   );
+}
+
+/** "12 examples", "40 rankings": the size of a snapshot as its counts say it. */
+function snapshotSize(s: any): string {
+  const counts = s.counts ?? {};
+  for (const key of ["examples", "rankings", "pairs"]) if (key in counts) return `${counts[key]} ${key}`;
+  return "";
 }

@@ -1,0 +1,35 @@
+/**
+ * Which inputs the launch form preselects for a job kind: the newest model and snapshots of the kinds
+ * the job takes (training/jobs.py `resolve_inputs` is the rule that checks them on the server).
+ */
+
+export interface Item { id: number; kind: string }
+
+const LANGUAGE_MODELS = ["policy", "sft", "base"];
+
+function newest(items: Item[], kinds: string[]): number[] {
+  const found = items.filter((i) => kinds.includes(i.kind)).sort((a, b) => b.id - a.id)[0];
+  return found ? [found.id] : [];
+}
+
+/** Like `newest`, but the first kind in `kinds` that has any item wins (an SFT model before the base). */
+function preferred(items: Item[], kinds: string[]): number[] {
+  for (const kind of kinds) {
+    const ids = newest(items, [kind]);
+    if (ids.length) return ids;
+  }
+  return [];
+}
+
+export function preselect(kind: string, snapshots: Item[], models: Item[]): { snapshots: number[]; models: number[] } {
+  const preference = newest(snapshots, ["rankings", "pairs"]);
+  const sft = newest(snapshots, ["sft"]);
+  switch (kind) {
+    case "sft": return { snapshots: sft, models: preferred(models, ["base", "sft", "policy"]) };
+    case "rm": return { snapshots: [...preference, ...sft], models: preferred(models, ["sft", "base", "rm"]) };
+    case "ppo": return { snapshots: [], models: [...preferred(models, ["sft", "policy", "base"]), ...newest(models, ["rm"])] };
+    case "sample": return { snapshots: [], models: newest(models, LANGUAGE_MODELS) };
+    case "evaluate": return { snapshots: preference, models: newest(models, ["rm"]) };
+    default: return { snapshots: [], models: [] };
+  }
+}
