@@ -4,6 +4,7 @@ progress dashboard, and the ML team's dataset snapshots (freeze, counts, downloa
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from labeling.assignment import next_assignments
 from labeling.models import GuidelineVersion, Origin, Prompt, Response
@@ -43,7 +44,8 @@ def test_admin_edits_guidelines_with_a_diff_and_sees_progress(page, make_user):
     page.get_by_role("heading", name="Version history").wait_for()
     page.get_by_label("Text").fill("Be helpful.\nBe truthful.\nBe harmless.")
     page.get_by_label("What changed").fill("First version")
-    page.get_by_role("button", name="Save and publish").click()
+    page.get_by_role("button", name="Save and publish…").click()
+    page.get_by_role("button", name="Confirm publish").click()
     page.get_by_role("cell", name="v1", exact=True).wait_for()
     page.get_by_label("Text").fill("Be helpful.\nBe honest.\nBe harmless.\nPrefer short answers.")
     page.get_by_label("What changed").fill("Honesty, brevity")
@@ -84,3 +86,34 @@ def test_ml_engineer_freezes_and_downloads_a_pairs_snapshot(page, make_user, set
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Evaluation").click()
     page.get_by_text("No evaluations yet.").wait_for()
+
+
+def test_editing_a_guideline_starts_from_the_current_text_and_publishing_shows_the_diff_first(page, make_user):
+    """Issue 13, defect 2: the editor started empty (cleared before the versions loaded), so publishing
+    an edit silently dropped the rest of the guideline; nothing asked for confirmation."""
+    from labeling.guidelines import add_version
+    from labeling.models import Guideline
+
+    admin = make_user("admin", username="ada")
+    lines = [f"Rule {n}: be precise about point {n}." for n in range(1, 23)]
+    guideline = Guideline.objects.create(name="Ranking guide")
+    add_version(guideline, "\n".join(lines), "first", admin, publish=True)
+    log_in(page, "ada", expect_path="/manage/dashboard")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Guidelines").click()
+    editor = page.get_by_label("Text")
+    expect(editor).to_have_value("\n".join(lines))
+
+    edited = lines[:4] + ["Rule 5: be precise, and short."] + lines[5:]
+    editor.fill("\n".join(edited))
+    page.get_by_label("What changed").fill("Rule 5 shorter")
+    page.get_by_role("button", name="Save and publish…").click()
+    confirm = page.get_by_test_id("publish-confirm")
+    confirm.get_by_text("+1 −1 lines").wait_for()
+    assert confirm.locator(".diff-del").all_inner_texts() == ["− Rule 5: be precise about point 5."]
+    assert confirm.locator(".diff-add").all_inner_texts() == ["+ Rule 5: be precise, and short."]
+    assert guideline.versions.count() == 1  # nothing is saved before the confirmation
+    screenshot(page, "guideline-publish-confirm")
+    confirm.get_by_role("button", name="Confirm publish").click()
+    page.get_by_role("cell", name="v2", exact=True).wait_for()
+    newest = guideline.versions.order_by("-number").first()
+    assert newest.body == "\n".join(edited) and newest.published_at is not None

@@ -53,18 +53,26 @@ function GuidelineVersions(props: { id: number }) {
   const [errors, setErrors] = useState<FieldErrors>({});
   const [left, setLeft] = useState<number | null>(null);
   const [right, setRight] = useState<number | null>(null);
+  // The editor starts from the newest version's text, once the versions have loaded (before they have,
+  // there is nothing to start from, and an empty start would publish a guideline with its text lost).
   useEffect(() => {
+    if (versions.data === null) return;
     if (all.length) { setRight(all[0].number); setLeft(all[Math.min(1, all.length - 1)].number); }
     if (body === null) setBody(all[0]?.body ?? "");
-  }, [all.length]);
+  }, [versions.data]);
+  // Publishing asks first, showing what changes against the newest published version.
+  const [confirming, setConfirming] = useState(false);
+  const published = all.find((v) => v.published_at);
 
   const save = async (publish: boolean) => {
     try {
       const v = await api.post(`/api/guidelines/${props.id}/versions/`, { body: body ?? "", changelog, publish });
       if (publish && !v?.published_at && v?.id) await api.post(`/api/guideline-versions/${v.id}/publish/`);
-      setChangelog(""); setErrors({}); versions.reload();
-    } catch (err) { setErrors((err as ApiError).fields); }
+      setChangelog(""); setErrors({}); setConfirming(false); versions.reload();
+    } catch (err) { setErrors((err as ApiError).fields); setConfirming(false); }
   };
+  const pending = confirming ? diffLines(published?.body ?? "", body ?? "") : [];
+  const pendingStats = diffStats(pending);
   const publish = async (v: Version) => {
     try { await api.post(`/api/guideline-versions/${v.id}/publish/`); versions.reload(); } catch (err) { setErrors((err as ApiError).fields); }
   };
@@ -78,15 +86,29 @@ function GuidelineVersions(props: { id: number }) {
       <section class="card" aria-labelledby="edit-title">
         <h2 id="edit-title">New version</h2>
         <label for="guideline-body">Text</label>
-        <textarea id="guideline-body" rows={14} value={body ?? ""} onInput={(e) => setBody(e.currentTarget.value)} />
+        <textarea id="guideline-body" rows={14} value={body ?? ""} disabled={body === null} onInput={(e) => { setBody(e.currentTarget.value); setConfirming(false); }} />
         <Errors messages={errorsFor(errors, "body")} />
         <label for="guideline-changelog">What changed</label>
         <input id="guideline-changelog" value={changelog} onInput={(e) => setChangelog(e.currentTarget.value)} />
         <Errors messages={errorsFor(errors, "changelog").concat(errors[""] ?? [])} />
-        <div class="row">
-          <button type="button" onClick={() => save(true)}>Save and publish</button>
-          <button type="button" class="secondary" onClick={() => save(false)}>Save as draft</button>
-        </div>
+        {confirming ? (
+          <div class="confirm" role="group" aria-labelledby="confirm-title" data-testid="publish-confirm">
+            <h3 id="confirm-title">Publish these changes{published ? ` to v${published.number}` : ""}?</h3>
+            <p class="muted">+{pendingStats.added} −{pendingStats.removed} lines. Labelers see the new version on their next task.</p>
+            <pre class="diff" aria-label="Changes to publish">
+              {pending.map((l) => <div class={`diff-${l.op}`}>{l.op === "add" ? "+ " : l.op === "del" ? "− " : "  "}{l.text}</div>)}
+            </pre>
+            <div class="row">
+              <button type="button" onClick={() => save(true)}>Confirm publish</button>
+              <button type="button" class="secondary" onClick={() => setConfirming(false)}>Keep editing</button>
+            </div>
+          </div>
+        ) : (
+          <div class="row">
+            <button type="button" disabled={body === null} onClick={() => setConfirming(true)}>Save and publish…</button>
+            <button type="button" class="secondary" disabled={body === null} onClick={() => save(false)}>Save as draft</button>
+          </div>
+        )}
       </section>
       <section class="card" aria-labelledby="history-title">
         <h2 id="history-title">Version history</h2>
