@@ -172,6 +172,19 @@ def policy_logprobs(model, tokenizer, items: list[dict], batch: dict, device, pr
                              answer_mask(items, ids.size(1)).to(device))
 
 
+class AnswerLogProbs(torch.nn.Module):
+    """The policy as one module returning log π(y|x), so that under DDP every forward, prefix reuse included,
+    goes through the wrapper and its gradients are synchronised."""
+
+    def __init__(self, lm, tokenizer):
+        super().__init__()
+        self.lm, self.tokenizer = lm, tokenizer
+
+    def forward(self, items: list[dict], batch: dict, prefix_reuse: bool = False) -> torch.Tensor:
+        device = next(self.lm.parameters()).device
+        return policy_logprobs(self.lm, self.tokenizer, items, batch, device, prefix_reuse)
+
+
 @torch.no_grad()
 def reference_logprobs(model, tokenizer, items: list[dict], batch_size: int, device) -> list[torch.Tensor]:
     """log π_ref(y|x) of every answer, once (a tensor of K per ranking, on the CPU)."""
@@ -402,23 +415,22 @@ def train_dpo(model, data, out_dir, config: DPOConfig | None = None, eval_data=N
                               config.epochs, config.max_steps)
     optimizer, scheduler = make_optimizer(policy.parameters(), config.learning_rate, config.weight_decay,
                                           config.warmup_steps, len(schedule))
-    policy, optimizer, scheduler = accelerator.prepare(policy, optimizer, scheduler)
+    scorer, optimizer, scheduler = accelerator.prepare(AnswerLogProbs(policy, tokenizer), optimizer, scheduler)
 
     def step_fn(step: int) -> dict:
-        policy.train()
+        scorer.train()
         units = sum(has_preference(train[i]) for i in schedule[step])  # rankings of the GLOBAL batch
         local, weight = shard(schedule[step], accelerator)
         items = [train[i] for i in local]
         batch = collate_rankings(items, tokenizer.pad_token_id)
         with accelerator.autocast():
-            logps = policy_logprobs(accelerator.unwrap_model(policy) if config.prefix_reuse else policy, tokenizer,
-                                    items, batch, accelerator.device, config.prefix_reuse)
+            logps = scorer(items, batch, config.prefix_reuse)
         logratio = logps.float() - torch.cat([item["ref_logps"] for item in items]).to(logps.device)
         h = config.beta * logratio                                     # implicit reward β(log π − log π_ref)
         losses = ranking_losses(config.loss, h, batch, items)
         local_sum = (losses.sum() if losses.numel() else h.sum() * 0.0) * weight
         accelerator.backward(scaled(local_sum, units, accelerator))
-        accelerator.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
+        accelerator.clip_grad_norm_(scorer.parameters(), config.max_grad_norm)
         lr = current_lr(optimizer)
         optimizer.step()
         scheduler.step()
@@ -435,14 +447,14 @@ def train_dpo(model, data, out_dir, config: DPOConfig | None = None, eval_data=N
 
     steps, metrics, stopped = run_steps(
         out_dir=out_dir, total_steps=len(schedule), step_fn=step_fn,
-        objects={"model": policy, "optimizer": optimizer, "scheduler": scheduler},
+        objects={"model": scorer, "optimizer": optimizer, "scheduler": scheduler},
         log_every=config.log_every, save_every=config.save_every, on_progress=on_progress,
         should_stop=should_stop, desc=f"dpo-{config.loss}", accelerator=accelerator)
     metrics = dict(metrics)
     metrics.update({f"truncation_{k}": v for k, v in trunc.as_dict().items()})
     if stopped:
         return TrainResult(str(out_dir), metrics, steps, len(schedule), True)
-    policy = accelerator.unwrap_model(policy)
+    policy = accelerator.unwrap_model(scorer).lm
     if held:
         metrics.update(evaluate_rankings(policy, tokenizer, held, config, accelerator.device))
         if config.eval_max_new_tokens:
