@@ -47,6 +47,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from training.config_help import field_help
+from training.launch_checks import check_snapshots
 from training.engine.config import ConfigError, from_dict
 from training.models import DatasetSnapshot, Job, JobKind, JobMetric, JobState, ModelKind, ModelVersion, SnapshotKind
 
@@ -351,6 +352,7 @@ def create_job(kind, config=None, input_snapshots=(), input_models=(), created_b
     config = {} if config is None else config
     job_fields, _engine = split_config(kind, config)
     snapshots, models = list(input_snapshots), list(input_models)
+    check_snapshots(kind, snapshots)
     inputs = resolve_inputs(kind, job_fields, snapshots, models)
     check_model_artifacts(inputs)
     if isinstance(job_fields, PromptFields) and getattr(job_fields, "mode", "") != "rm_accuracy":
