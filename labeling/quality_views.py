@@ -15,6 +15,7 @@ from accounts.permissions import IsAdmin
 from labeling.agreement import agreement_report
 from labeling.analytics import bias_report
 from labeling.importers import FORMATS, import_rankings
+from labeling.gold import ESTIMATES, WeightRule, gold_report
 from labeling.models import Ranking, Requeue, RequeueRule, Split
 from labeling.ranking import RuleError
 from labeling.requeue import check_rule
@@ -67,6 +68,37 @@ def my_agreement(request):
 def bias(request):
     """How often labelers prefer the answer shown first, or the longer answer (per labeler, overall)."""
     return Response(bias_report(_scoped_rankings(request)))
+
+
+def _weight_rule(params):
+    """The weighting rule to preview from ?estimate=, ?floor=, ?unmeasured_weight=; a bad value is a 400."""
+    data = {}
+    if params.get("estimate"):
+        data["estimate"] = params["estimate"]
+    for name in ("floor", "unmeasured_weight"):
+        if params.get(name):
+            try:
+                data[name] = float(params[name])
+            except ValueError:
+                raise serializers.ValidationError({name: ["give a number from 0 to 1"]}) from None
+    try:
+        return WeightRule.from_dict(data, field="rule")
+    except RuleError as exc:
+        raise serializers.ValidationError({exc.field.removeprefix("rule."): [exc.message]}) from None
+
+
+@extend_schema(parameters=_SCOPE + [
+    OpenApiParameter("estimate", str, enum=ESTIMATES, description="Accuracy the weight is made from (default accuracy)."),
+    OpenApiParameter("floor", float, description="Flag labelers whose estimate is below this (0..1)."),
+    OpenApiParameter("unmeasured_weight", float, description="Weight of a labeler without gold (default 1).")],
+    responses={200: OpenApiTypes.OBJECT})
+@api_view(["GET"])
+@permission_classes([IsAdmin])
+def gold(request):
+    """Each labeler's pairwise accuracy on gold tasks with its 95% Wilson interval, and the weight a
+    rankings snapshot would give their rankings under the rule given (max(0, 2·estimate − 1))."""
+    rule = _weight_rule(request.query_params)
+    return Response(gold_report(_scoped_rankings(request), rule))
 
 
 class RankingImportSerializer(serializers.Serializer):
@@ -172,6 +204,7 @@ urlpatterns = [
     path("quality/requeues/", Requeues.as_view(), name="requeues"),
     path("quality/agreement/", agreement, name="quality-agreement"),
     path("quality/bias/", bias, name="quality-bias"),
+    path("quality/gold/", gold, name="quality-gold"),
     path("agreement/me/", my_agreement, name="agreement-me"),
     path("imports/rankings/", import_ranking_file, name="rankings-import"),
 ]

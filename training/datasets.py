@@ -16,7 +16,10 @@ What goes in:
 Filters (all optional; stored with the snapshot): `splits` (prompt splits), `guideline_versions`
 (ids the label was made under), `min_agreement` (0..1: keep labels of labelers whose agreement —
 peer agreement, or gold agreement where they have no peers — is at least this; labelers whose
-agreement cannot be measured are left out), `exclude_labelers` (ids or usernames), `include_submitted`.
+agreement cannot be measured are left out), `exclude_labelers` (ids or usernames), `include_submitted`,
+`labeler_weights` ({estimate, floor, unmeasured_weight}, labeling.gold: every rankings and pairs line
+gets `"weight": max(0, 2·acc − 1)` from its labeler's gold accuracy, which the reward model and DPO
+losses multiply that line's term by; labelers below the floor are left out).
 
 Lines come in a fixed order (by demonstration / ranking id; a ranking's pairs by the ranks of chosen
 and rejected, then their task positions), so the same labels give the same bytes and the same hash.
@@ -35,6 +38,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from labeling.agreement import agreement_report
+from labeling.gold import WeightRule, labeler_weights
 from labeling.models import ComparisonPair, Demonstration, RankedResponse, Ranking, ReviewState, Split, TaskKind, TaskResponse
 from labeling.pairs import expand_rankings
 from labeling.ranking import RuleError
@@ -58,6 +62,7 @@ class SnapshotFilter:
     min_agreement: float | None = None
     exclude_labelers: tuple = ()
     include_submitted: bool = False
+    labeler_weights: WeightRule | None = None
 
     @classmethod
     def from_dict(cls, data):
@@ -86,6 +91,7 @@ class SnapshotFilter:
             min_agreement=None if min_agreement is None else float(min_agreement),
             exclude_labelers=tuple(resolve_labelers(_id_list(data.get("exclude_labelers", []), "filters.exclude_labelers"))),
             include_submitted=include_submitted,
+            labeler_weights=WeightRule.from_dict(data.get("labeler_weights"), "filters.labeler_weights"),
         )
 
     def as_dict(self):
@@ -138,7 +144,17 @@ def excluded_labelers(flt, counts):
         below = {i for i in labeler_ids if (report.labeler_agreement(i) or -1) < flt.min_agreement}
         counts["labelers_below_agreement"] = len(below - excluded)
         excluded |= below
+    if flt.labeler_weights is not None:
+        _, below = gold_weights(flt)
+        counts["labelers_below_gold_floor"] = len(below - excluded)
+        excluded |= below
     return excluded
+
+
+def gold_weights(flt):
+    """({labeler: weight}, {below the floor}) under the snapshot's weighting rule, for every labeler."""
+    labeler_ids = set(Ranking.objects.order_by().values_list("labeler_id", flat=True).distinct())
+    return labeler_weights(flt.labeler_weights, labeler_ids)
 
 
 def demonstrations(flt, excluded):
@@ -229,20 +245,25 @@ def _ranking_chunks(flt, excluded):
 def ranking_lines(flt, excluded, counts):
     prompts, labelers = set(), set()
     counts["rankings"] = 0
+    weights = gold_weights(flt)[0] if flt.labeler_weights is not None else None
     for chunk in _ranking_chunks(flt, excluded):
         for ranking, items in chunk:
             prompt = prompt_field(ranking.messages)
             counts["rankings"] += 1
             prompts.add(ranking.prompt_id)
             labelers.add(ranking.labeler_id)
-            yield {"prompt": prompt, "responses": [answer_field(prompt, text) for _, text, _ in items],
-                   "ranks": [rank for _, _, rank in items], "split": ranking.split, "category": ranking.category}
+            record = {"prompt": prompt, "responses": [answer_field(prompt, text) for _, text, _ in items],
+                      "ranks": [rank for _, _, rank in items], "split": ranking.split, "category": ranking.category}
+            if weights is not None:
+                record["weight"] = weights[ranking.labeler_id]
+            yield record
     counts.update(prompts=len(prompts), labelers=len(labelers))
 
 
 def pair_lines(flt, excluded, counts):
     prompts, labelers, rankings_with_pairs = set(), set(), 0
     counts["pairs"] = 0
+    weights = gold_weights(flt)[0] if flt.labeler_weights is not None else None
     for chunk in _ranking_chunks(flt, excluded):
         ids = [ranking.id for ranking, _ in chunk]
         pairs = {}
@@ -260,8 +281,11 @@ def pair_lines(flt, excluded, counts):
             labelers.add(ranking.labeler_id)
             for chosen, rejected in sorted(pairs[ranking.id], key=lambda p: (order[p[0]], order[p[1]])):
                 counts["pairs"] += 1
-                yield {"prompt": prompt, "chosen": answer_field(prompt, text[chosen]),
-                       "rejected": answer_field(prompt, text[rejected])}
+                record = {"prompt": prompt, "chosen": answer_field(prompt, text[chosen]),
+                          "rejected": answer_field(prompt, text[rejected])}
+                if weights is not None:
+                    record["weight"] = weights[ranking.labeler_id]
+                yield record
     counts.update(rankings=rankings_with_pairs, prompts=len(prompts), labelers=len(labelers))
 
 

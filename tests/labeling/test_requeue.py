@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 
 from labeling.models import Requeue, RequeueRule, Task
 from labeling.requeue import task_agreement
-from tests.labeling.test_api_builders import client_as, next_work, ranking_task, submit
+from tests.support.builders import client_as, next_work, ranking_task, submit
 
 pytestmark = pytest.mark.django_db
 

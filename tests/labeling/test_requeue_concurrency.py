@@ -10,8 +10,8 @@ import pytest
 from django.db.models import F
 
 from labeling.models import Ranking, Requeue, RequeueRule, Task
-from tests.labeling.test_api_builders import client_as, next_work, ranking_task, submit
-from tests.labeling.test_assignment_concurrency import run_together
+from tests.support.builders import client_as, next_work, ranking_task, submit
+from tests.support.concurrency import run_together
 
 LABELERS = 8
 CONTESTED, AGREED = 5, 4
