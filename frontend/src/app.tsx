@@ -12,6 +12,7 @@ import { DemonstrationScreen } from "./screens/DemonstrationScreen";
 import { History } from "./screens/History";
 import { PromptImport } from "./screens/PromptImport";
 import { Guidelines } from "./screens/Guidelines";
+import { Review } from "./screens/Review";
 import { Dashboard } from "./screens/Dashboard";
 import { Jobs } from "./screens/Jobs";
 import { JobDetail } from "./screens/JobDetail";
@@ -39,6 +40,7 @@ export const ROUTES: Route[] = [
   { pattern: "/manage/dashboard", roles: [ADMIN], title: "Progress", nav: true, view: () => <Dashboard /> },
   { pattern: "/manage/guidelines", roles: [ADMIN], title: "Guidelines", nav: true, view: () => <Guidelines /> },
   { pattern: "/manage/import", roles: [ADMIN], title: "Import prompts", nav: true, view: () => <PromptImport /> },
+  { pattern: "/manage/review", roles: [ADMIN], title: "Review", nav: true, view: () => <Review /> },
   { pattern: "/ml/jobs", roles: [ML, ADMIN], title: "Jobs", nav: true, view: () => <Jobs /> },
   { pattern: "/ml/jobs/:id", roles: [ML, ADMIN], title: "Job", view: (p) => <JobDetail id={Number(p.id)} /> },
   { pattern: "/ml/snapshots", roles: [ML, ADMIN], title: "Datasets", nav: true, view: () => <Snapshots /> },

@@ -21,7 +21,9 @@ export function Snapshots() {
     try {
       const filters: Record<string, unknown> = {};
       if (splits.length) filters.splits = splits;
-      if (minAgreement) filters.min_agreement = Number(minAgreement);
+      // Sent as typed when it is not a number, so the server names the field; never dropped (issue 13, defect 8).
+      const agreement = minAgreement.trim();
+      if (agreement) filters.min_agreement = Number.isFinite(Number(agreement)) ? Number(agreement) : agreement;
       await api.post(`/api/snapshots/`, { kind, name, filters });
       setErrors({});
       list.reload();
@@ -56,8 +58,11 @@ export function Snapshots() {
           ))}
         </div>
         <label for="snap-agreement">Minimum agreement (0–1)</label>
-        <input id="snap-agreement" inputMode="decimal" value={minAgreement} onInput={(e) => setMinAgreement(e.currentTarget.value)} />
-        <Errors messages={errorsFor(errors, "filters")} />
+        <div>
+          <input id="snap-agreement" inputMode="decimal" value={minAgreement} onInput={(e) => setMinAgreement(e.currentTarget.value)} />
+          <Errors messages={errorsFor(errors, "filters.min_agreement")} />
+        </div>
+        <Errors messages={Object.entries(errors).filter(([k]) => k.startsWith("filters") && k !== "filters.min_agreement").flatMap(([, v]) => v)} />
         <div class="row span"><button type="submit" disabled={busy}>Freeze snapshot</button></div>
       </form>
       <ApiState error={list.error} loading={list.loading && !list.data} empty={items.length === 0} emptyText="No snapshots yet." />
@@ -69,7 +74,10 @@ export function Snapshots() {
               <tr>
                 <td>#{s.id} {s.name}</td>
                 <td>{s.kind}</td>
-                <td>{Object.entries(s.counts ?? {}).map(([k, v]) => `${k}: ${v}`).join(", ")}</td>
+                <td>
+                  {Object.entries(s.counts ?? {}).map(([k, v]) => `${k}: ${v}`).join(", ")}
+                  {isEmpty(s) ? <p class="warning" data-testid={`empty-${s.id}`}>Empty: {EMPTY_HINT[s.kind] ?? "no rows"}. A job cannot train on it.</p> : null}
+                </td>
                 <td class="clip"><code>{JSON.stringify(s.filters ?? {})}</code></td>
                 <td><code>{String(s.content_hash ?? "").slice(0, 12)}</code></td>
                 <td>{fmtDate(s.created_at)}</td>
@@ -81,4 +89,15 @@ export function Snapshots() {
       ) : null}
     </section>
   );
+}
+
+const ROWS: Record<string, string> = { sft: "examples", pairs: "pairs", rankings: "rankings" };
+const EMPTY_HINT: Record<string, string> = {
+  sft: "no accepted demonstrations (accept them under Review, then freeze again)",
+  pairs: "no ranked pairs yet",
+  rankings: "no rankings yet",
+};
+
+function isEmpty(s: any): boolean {
+  return (s.counts ?? {})[ROWS[s.kind]] === 0;
 }
