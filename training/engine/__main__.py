@@ -10,6 +10,9 @@ several at once, flags win):
     ppo       --model SFT_DIR --reward-model RM_DIR --data prompts.jsonl [--ptx-data F] [--eval-data F]
               [--preset instructgpt] --out DIR
     sample    --model DIR --data prompts.jsonl --out answers.jsonl
+    dpo       --model SFT_DIR --data rankings_or_pairs.jsonl [--loss pairwise|listwise] [--reference DIR]
+              [--eval-data F] --out DIR
+    bon       --model DIR --reward-model RM_DIR --data prompts.jsonl [--n 4] [--finetune false] --out DIR
 
 Devices (accelerate): on a CPU or one GPU just run the command; ``--mixed-precision bf16`` uses bf16
 autocast on GPUs. For several GPUs or nodes run the same command under accelerate::
@@ -62,7 +65,9 @@ def config_dict(args) -> dict:
 
 
 def build_parser():
+    from .best_of_n import BoNConfig
     from .bootstrap import BootstrapConfig
+    from .dpo import DPOConfig
     from .ppo import PPOConfig
     from .reward import RMConfig
     from .sampling import SamplingConfig
@@ -106,6 +111,18 @@ def build_parser():
     for name in ("--model", "--data", "--out"):
         p.add_argument(name, required=True)
     add_config_flags(p, SamplingConfig)
+
+    p = sub.add_parser("dpo", help="DPO (--loss pairwise) or Plackett-Luce (--loss listwise) on rankings")
+    for name in ("--model", "--data", "--out"):
+        p.add_argument(name, required=True)
+    p.add_argument("--eval-data")
+    p.add_argument("--reference", help="reference model (default: --model)")
+    add_config_flags(p, DPOConfig)
+
+    p = sub.add_parser("bon", help="best-of-N: keep the reward model's best of N samples, fine-tune on them")
+    for name in ("--model", "--reward-model", "--data", "--out"):
+        p.add_argument(name, required=True)
+    add_config_flags(p, BoNConfig)
     return parser
 
 
@@ -146,6 +163,13 @@ def run(args):
         from .sampling import SamplingConfig, sample
         result = sample(args.model, args.data, args.out, from_dict(SamplingConfig, cfg))
         return {"output_path": result.output_path, "metrics": result.metrics, "stopped": result.stopped}
+    if cmd == "dpo":
+        from .dpo import DPOConfig, train_dpo
+        return train_dpo(args.model, args.data, args.out, from_dict(DPOConfig, cfg), eval_data=args.eval_data,
+                         reference=args.reference)
+    if cmd == "bon":
+        from .best_of_n import BoNConfig, rejection_sampling
+        return rejection_sampling(args.model, args.reward_model, args.data, args.out, from_dict(BoNConfig, cfg))
     raise SystemExit(f"unknown command {cmd}")
 
 

@@ -1,5 +1,7 @@
 """Best-of-N and rejection-sampling fine-tuning (training/engine/best_of_n.py)."""
 
+import json
+
 import pytest
 
 from tests.training.engine.synthetic import HELD_OUT_NOUNS, TRAIN_NOUNS, prompt_for
@@ -71,3 +73,16 @@ def test_bad_configs_are_refused_naming_the_field(fields, field):
     with pytest.raises(ConfigError) as e:
         from_dict(BoNConfig, fields)
     assert e.value.field == field
+
+
+def test_cli_best_of_n(sft_model, synthetic_rm, tmp_path, capsys):
+    from training.engine.__main__ import main
+    from training.engine.data import write_jsonl
+
+    write_jsonl(tmp_path / "prompts.jsonl", PROMPTS[:4])
+    assert main(["bon", "--model", str(sft_model), "--reward-model", str(synthetic_rm[0]), "--data",
+                 str(tmp_path / "prompts.jsonl"), "--out", str(tmp_path / "out"), "--n", "3", "--max-new-tokens", "6",
+                 "--batch-size", "4", "--log-every", "1"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["steps"] == 1 and out["metrics"]["prompts"] == 4
+    assert len(read_jsonl(tmp_path / "out" / KEPT_FILE)[0]["responses"]) == 3

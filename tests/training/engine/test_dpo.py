@@ -1,6 +1,7 @@
 """K-wise DPO and listwise (Plackett–Luce) preference optimisation (training/engine/dpo.py)."""
 
 import itertools
+import json
 import math
 
 import pytest
@@ -175,3 +176,17 @@ def test_rankings_without_any_preference_are_refused(sft_model, tmp_path):
     with pytest.raises(ConfigError) as e:
         train_dpo(sft_model, tied, tmp_path / "out", DPOConfig(eval_fraction=0.0))
     assert e.value.field == "data"
+
+
+def test_cli_trains_listwise_and_refuses_a_bad_beta(sft_model, tmp_path, capsys):
+    from training.engine.__main__ import main
+    from training.engine.data import write_jsonl
+
+    write_jsonl(tmp_path / "rankings.jsonl", rankings(TRAIN_NOUNS[:4], k=4, n_per_noun=2))
+    args = ["dpo", "--model", str(sft_model), "--data", str(tmp_path / "rankings.jsonl"), "--out", str(tmp_path / "out"),
+            "--loss", "listwise", "--batch-size", "4", "--eval-fraction", "0", "--log-every", "1"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["steps"] == 2 and not out["stopped"] and "reward_accuracy" in out["metrics"]
+    assert main(args + ["--beta", "0"]) == 2
+    assert json.loads(capsys.readouterr().err.strip().splitlines()[-1])["field"] == "beta"
