@@ -38,6 +38,7 @@ class ImportResult:
     created: int = 0
     errors: list = field(default_factory=list)  # [{"line": n, "field": name, "message": text}]
     objects: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # [{"line": n, "prompt": id or None}]: identical prompts left out
 
     @property
     def ok(self):
@@ -193,15 +194,52 @@ def _collect(content, fmt, build):
     return result, rows
 
 
-def import_prompts(content, fmt="jsonl", defaults=None, user=None):
-    """Create every prompt of the file, or none (when any line is bad)."""
+def import_prompts(content, fmt="jsonl", defaults=None, user=None, allow_duplicates=False):
+    """Create every prompt of the file, or none (when any line is bad). A prompt identical (same
+    conversation) to one already stored, or to an earlier line, is skipped and listed in `skipped`,
+    so importing a file twice does not ask labelers for everything twice; `allow_duplicates` keeps them."""
     result, rows = _collect(content, fmt, lambda record: prompt_fields(record, defaults))
     if result.errors:
         return result
     with transaction.atomic():
+        if not allow_duplicates:
+            rows = _without_duplicates(rows, _line_numbers(content, fmt, len(rows)), result)
         result.objects = Prompt.objects.bulk_create([Prompt(created_by=user, **row) for row in rows], batch_size=1000)
     result.created = len(result.objects)
     return result
+
+
+def _line_numbers(content, fmt, count):
+    """The line number of each record (rows come in file order; a file with errors never gets here)."""
+    numbers = [number for number, _, _ in read_records(content, fmt)]
+    return numbers[:count]
+
+
+def _conversation_key(messages):
+    return json.dumps(messages, sort_keys=True, ensure_ascii=False)
+
+
+def _without_duplicates(rows, numbers, result):
+    """Rows whose conversation is not stored yet nor repeated earlier in the file; the rest go to
+    `result.skipped`. Candidates are the stored prompts with the same `text` (the last user message),
+    looked up a chunk at a time (SQLite bounds a query's parameters); then whole conversations are compared."""
+    texts = sorted({row["text"] for row in rows})
+    stored = {}
+    for i in range(0, len(texts), 500):
+        candidates = Prompt.objects.filter(text__in=texts[i:i + 500]).order_by("pk").values_list("pk", "messages")
+        for pk, messages in candidates:
+            stored.setdefault(_conversation_key(messages), pk)
+    kept, seen = [], {}
+    for number, row in zip(numbers, rows):
+        key = _conversation_key(row["messages"])
+        if key in stored:
+            result.skipped.append({"line": number, "prompt": stored[key]})
+        elif key in seen:
+            result.skipped.append({"line": number, "prompt": None, "same_as_line": seen[key]})
+        else:
+            seen[key] = number
+            kept.append(row)
+    return kept
 
 
 def _int_in(record, name, low, high, default):

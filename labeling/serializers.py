@@ -129,6 +129,8 @@ class ImportRequestSerializer(serializers.Serializer):
     labelers_required = serializers.IntegerField(required=False, min_value=1, max_value=100,
                                                  help_text="Tasks only: for lines that don't give one.")
     batch = serializers.CharField(required=False, max_length=200, allow_blank=True, help_text="Tasks only.")
+    allow_duplicates = serializers.BooleanField(required=False, default=False,
+                                                help_text="Prompts only: import prompts identical to stored ones too.")
 
     def validate(self, attrs):
         if not attrs.get("file") and attrs.get("content") is None:
@@ -150,6 +152,8 @@ class ImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     errors = ImportLineError(many=True)
     ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+    skipped = serializers.ListField(child=serializers.DictField(), required=False,
+                                    help_text="Prompts left out as identical to stored ones: {line, prompt}.")
 
 
 # Tasks

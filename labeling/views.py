@@ -137,8 +137,8 @@ def read_import(request):
 def import_response(result):
     if result.errors:
         return Response({"created": 0, "errors": result.errors}, status=status.HTTP_400_BAD_REQUEST)
-    return Response({"created": result.created, "errors": [], "ids": [o.pk for o in result.objects]},
-                    status=status.HTTP_201_CREATED)
+    return Response({"created": result.created, "errors": [], "ids": [o.pk for o in result.objects],
+                     "skipped": getattr(result, "skipped", [])}, status=status.HTTP_201_CREATED)
 
 
 IMPORT_DOC = dict(
@@ -266,7 +266,8 @@ class PromptViewSet(RulesAsHttp, viewsets.ModelViewSet):
         All or nothing: if any line is bad nothing is imported and `errors` lists every bad line."""
         content, fmt, options = read_import(request)
         defaults = {k: options.get(k) for k in ("split", "category", "source")}
-        return import_response(prompt_import.import_prompts(content, fmt, defaults, user=request.user))
+        return import_response(prompt_import.import_prompts(content, fmt, defaults, user=request.user,
+                                                            allow_duplicates=options.get("allow_duplicates", False)))
 
 
 @extend_schema_view(create=extend_schema(request=s.TaskCreateSerializer, responses={201: s.TaskSerializer}))
