@@ -51,3 +51,31 @@ def test_admin_imports_prompts_and_sees_the_bad_lines_error(page, make_user, tmp
         ("Tell me a joke.", "chat", "rm"),
     ])
     assert len(Prompt.objects.get(category="chat").messages) == 3
+
+
+def test_csv_import_skips_identical_prompts_and_an_all_bad_file_cannot_be_sent(page, make_user):
+    """Issue 13, defect 7: the screen refused CSV, enabled "Import 4 prompts" with every line invalid,
+    and a second import of the same file stored every prompt again without a word."""
+    make_user("admin", username="ada")
+    log_in(page, "ada", expect_path="/manage/dashboard")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Import prompts").click()
+    csv = b'text,category,split\n"Name a fruit, then a tree.",brainstorming,rm\nWrite a limerick.,generation,sft\n'
+    page.get_by_label("File").set_input_files({"name": "prompts.csv", "mimeType": "text/csv", "buffer": csv})
+    page.get_by_text("2 lines, 0 with errors.").wait_for()
+    assert page.get_by_test_id("import-preview").locator("tr[data-line='2'] td").nth(1).inner_text() == "Name a fruit, then a tree."
+    page.get_by_test_id("import-send").click()
+    page.get_by_role("status").get_by_text("Imported 2 prompts.").wait_for()
+    assert sorted(Prompt.objects.values_list("text", "category")) == [
+        ("Name a fruit, then a tree.", "brainstorming"), ("Write a limerick.", "generation")]
+
+    page.get_by_label("File").set_input_files({"name": "again.csv", "mimeType": "text/csv", "buffer": csv + b"Name a river.,other,rm\n"})
+    page.get_by_text("3 lines, 0 with errors.").wait_for()
+    page.get_by_test_id("import-send").click()
+    page.get_by_role("status").get_by_text("Imported 1 prompts. Skipped 2 identical").wait_for()
+    assert Prompt.objects.count() == 3
+    screenshot(page, "import-csv-duplicates")
+
+    page.get_by_label("File").set_input_files({"name": "bad.csv", "mimeType": "text/csv", "buffer": b"text,category\nHi,poetry\n,chat\n"})
+    page.get_by_text("2 lines, 2 with errors.").wait_for()
+    assert page.get_by_test_id("import-send").is_disabled()
+    assert page.get_by_test_id("import-send").inner_text() == "Import 0 prompts"

@@ -20,7 +20,7 @@ export interface PreviewRow {
   error: string | null;
 }
 
-function checkLine(value: unknown): Omit<PreviewRow, "line"> {
+export function checkLine(value: unknown): Omit<PreviewRow, "line"> {
   const fail = (error: string) => ({ text: "", category: "", split: "", turns: 0, error });
   if (!value || typeof value !== "object" || Array.isArray(value)) return fail("Each line must be a JSON object.");
   const obj = value as Record<string, unknown>;

@@ -1,11 +1,13 @@
 /**
- * Import prompts from a JSON Lines file: preview in the browser with each bad line marked, then
- * send it; the server's own per-line errors are shown next to those lines.
+ * Import prompts from a JSON Lines or CSV file: preview in the browser with each bad line marked, then
+ * send it; the server's own per-line errors are shown next to those lines. Prompts identical to stored
+ * ones are skipped (and listed) unless the admin asks for duplicates.
  */
 
 import { useState } from "preact/hooks";
 import { api, ApiError } from "../api";
 import { Errors } from "../components/ui";
+import { isCsv, previewCsv } from "../logic/csv";
 import { CATEGORIES, previewJsonl, PreviewRow, SPLITS } from "../logic/jsonl";
 
 /** Per-line errors from the server, whatever shape they come in, as {line: message}. */
@@ -35,13 +37,14 @@ export function PromptImport() {
   const [errors, setErrors] = useState<string[]>([]);
   const [result, setResult] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [allowDuplicates, setAllowDuplicates] = useState(false);
 
   const load = async (file: File | undefined) => {
     if (!file) return;
     setFileName(file.name);
     const text = await file.text();
     setContent(text);
-    setPreview(previewJsonl(text));
+    setPreview(isCsv(file.name) ? previewCsv(text) : previewJsonl(text));
     setLineErrors({});
     setResult(null);
   };
@@ -51,12 +54,17 @@ export function PromptImport() {
     setErrors([]);
     setResult(null);
     try {
-      const body: Record<string, unknown> = { content, source: fileName || "upload" };
+      const body: Record<string, unknown> = {
+        content, source: fileName || "upload", format: isCsv(fileName) ? "csv" : "jsonl", allow_duplicates: allowDuplicates,
+      };
       if (split) body.split = split;
       if (category) body.category = category;
       const data = await api.post(`/api/prompts/import/`, body);
       setLineErrors({});
-      setResult(`Imported ${data?.created ?? "the"} prompts.`);
+      const skipped: { line: number }[] = data?.skipped ?? [];
+      setResult(`Imported ${data?.created ?? "the"} prompts.` + (skipped.length
+        ? ` Skipped ${skipped.length} identical to prompts already stored or to an earlier line (line${skipped.length === 1 ? "" : "s"} ${skipped.map((x) => x.line).join(", ")}).`
+        : ""));
     } catch (err) {
       const e = err as ApiError;
       const lines = serverLineErrors(e.body);
@@ -69,13 +77,14 @@ export function PromptImport() {
 
   const rowsShown = preview ?? [];
   const bad = rowsShown.filter((r) => r.error || lineErrors[r.line]).length;
+  const good = rowsShown.length - bad;
   return (
     <section class="page">
       <h1>Import prompts</h1>
-      <p class="hint">A JSON Lines file, one prompt per line: <code>{'{"text": …, "category": …, "split": …}'}</code> or <code>{'{"messages": [{"role": "user", "content": …}]}'}</code>.</p>
+      <p class="hint">A JSON Lines file, one prompt per line: <code>{'{"text": …, "category": …, "split": …}'}</code> or <code>{'{"messages": [{"role": "user", "content": …}]}'}</code>; or a CSV file whose first row names the columns (<code>text,category,split</code>).</p>
       <div class="card form-grid">
         <label for="import-file">File</label>
-        <input id="import-file" type="file" accept=".jsonl,.json,.txt,application/json" onChange={(e) => load(e.currentTarget.files?.[0])} />
+        <input id="import-file" type="file" accept=".jsonl,.json,.txt,.csv,application/json,text/csv" onChange={(e) => load(e.currentTarget.files?.[0])} />
         <label for="import-split">Split for lines without one</label>
         <select id="import-split" value={split} onChange={(e) => setSplit(e.currentTarget.value)}>
           <option value="">(as in the file)</option>
@@ -86,6 +95,9 @@ export function PromptImport() {
           <option value="">(as in the file)</option>
           {CATEGORIES.map((c) => <option value={c}>{c}</option>)}
         </select>
+        <label for="import-duplicates">Import duplicates</label>
+        <label class="check"><input id="import-duplicates" type="checkbox" checked={allowDuplicates}
+          onChange={(e) => setAllowDuplicates(e.currentTarget.checked)} />also prompts identical to ones already stored</label>
       </div>
       <Errors messages={errors} />
       {result ? <p class="notice" role="status">{result}</p> : null}
@@ -112,7 +124,8 @@ export function PromptImport() {
             </tbody>
           </table>
           <div class="row">
-            <button type="button" onClick={send} disabled={busy || rowsShown.length === 0} data-testid="import-send">Import {rowsShown.length} prompts</button>
+            <button type="button" onClick={send} disabled={busy || good === 0} data-testid="import-send">Import {good} prompt{good === 1 ? "" : "s"}</button>
+            {good === 0 ? <span class="muted">No line can be imported; fix the file and choose it again.</span> : null}
           </div>
         </>
       ) : null}
