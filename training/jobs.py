@@ -100,6 +100,16 @@ class SampleFields(PromptFields):
     priority: int = 0
 
 
+@dataclass
+class DPOFields:
+    reference: int | None = None  # model version id of the reference π_ref (default: the input model)
+
+
+@dataclass
+class BoNFields(PromptFields):
+    split: str = "ppo"            # the prompts to sample N answers for
+
+
 EVALUATION_MODES = ("rm_accuracy", "reward_win_rate", "human_comparison")
 
 
@@ -123,6 +133,10 @@ def _engine_config(kind):
         from training.engine.reward import RMConfig as cls
     elif kind == JobKind.PPO:
         from training.engine.ppo import PPOConfig as cls
+    elif kind == JobKind.DPO:
+        from training.engine.dpo import DPOConfig as cls
+    elif kind == JobKind.BON:
+        from training.engine.best_of_n import BoNConfig as cls
     else:
         from training.engine.sampling import SamplingConfig as cls
     return cls
@@ -135,6 +149,8 @@ JOB_FIELDS = {
     JobKind.PPO: PPOFields,
     JobKind.SAMPLE: SampleFields,
     JobKind.EVALUATE: EvaluateFields,
+    JobKind.DPO: DPOFields,
+    JobKind.BON: BoNFields,
 }
 
 CHOICES = {
@@ -142,6 +158,7 @@ CHOICES = {
     "arch": ("gpt2", "llama"),
     "mode": EVALUATION_MODES,
     "preset": ("", "instructgpt"),
+    "loss": ("pairwise", "listwise"),
 }
 
 
@@ -234,6 +251,9 @@ INPUTS_HELP = {
     JobKind.SAMPLE: "one language model",
     JobKind.EVALUATE: "rm_accuracy: one reward model and one pairs or rankings snapshot; reward_win_rate: "
                       "candidate and baseline language models and a reward model; human_comparison: two language models",
+    JobKind.DPO: "one language model (the SFT policy, also the reference unless config.reference) and one pairs or "
+                 "rankings snapshot",
+    JobKind.BON: "one language model to sample from and one reward model that picks the best of N",
 }
 
 
@@ -246,6 +266,7 @@ class Inputs:
 
     model: ModelVersion | None = None
     reward_model: ModelVersion | None = None
+    reference: ModelVersion | None = None
     candidate: ModelVersion | None = None
     baseline: ModelVersion | None = None
     data: DatasetSnapshot | None = None
@@ -292,7 +313,30 @@ def resolve_inputs(kind, job_fields, snapshots, models):
             raise JobError("input_models", "a reward model cannot sample answers")
     elif kind == JobKind.EVALUATE:
         _resolve_evaluation(job_fields, inputs, lms, rms, preference, one)
+    elif kind == JobKind.DPO:
+        inputs.reference = _model_by_id(job_fields.reference, "reference", LANGUAGE_MODEL_KINDS)
+        policies = [m for m in lms if inputs.reference is None or m.pk != inputs.reference.pk] or lms
+        inputs.model = one(policies, "input_models", "language model (the SFT policy)")
+        if rms:
+            raise JobError("input_models", "a DPO job takes no reward model: it learns from the rankings themselves")
+        inputs.data = one(preference, "input_snapshots", "pairs or rankings snapshot")
+        inputs.reference = inputs.reference or inputs.model
+    elif kind == JobKind.BON:
+        inputs.model = one(lms, "input_models", "language model to sample from")
+        inputs.reward_model = one(rms, "input_models", "reward model (it picks the best of N)")
     return inputs
+
+
+def _model_by_id(model_id, field, expected_kinds):
+    """A model version named in the config (None when not given), of one of ``expected_kinds``."""
+    if model_id is None:
+        return None
+    model = ModelVersion.objects.filter(pk=model_id).first()
+    if model is None:
+        raise JobError(f"config.{field}", f"model version {model_id} does not exist")
+    if model.kind not in expected_kinds:
+        raise JobError(f"config.{field}", f"model version {model_id} is a {model.kind} model")
+    return model
 
 
 def _resolve_evaluation(fields, inputs, lms, rms, preference, one):
@@ -322,7 +366,7 @@ def _resolve_evaluation(fields, inputs, lms, rms, preference, one):
 
 
 def check_model_artifacts(inputs):
-    for part in ("model", "reward_model", "candidate", "baseline"):
+    for part in ("model", "reward_model", "reference", "candidate", "baseline"):
         model = getattr(inputs, part)
         if model is not None and not Path(model.artifact_path).is_dir():
             raise JobError("input_models", f"model version {model.pk} has no artifact directory at {model.artifact_path}")
@@ -340,7 +384,7 @@ def snapshot_path(snapshot):
 def output_dir_for(job):
     """Training jobs write their model straight into the registry's folder; others get a work folder."""
     root = Path(settings.ARTIFACT_ROOT)
-    if job.kind in (JobKind.BOOTSTRAP, JobKind.SFT, JobKind.RM, JobKind.PPO):
+    if job.kind in (JobKind.BOOTSTRAP, JobKind.SFT, JobKind.RM, JobKind.PPO, JobKind.DPO, JobKind.BON):
         return root / "models" / f"job-{job.pk}-{job.kind}"
     return root / "jobs" / f"job-{job.pk}-{job.kind}"
 
@@ -359,7 +403,8 @@ def create_job(kind, config=None, input_snapshots=(), input_models=(), created_b
         from training.runners import select_prompts
 
         select_prompts(job_fields)
-    extra_models = [m for m in (inputs.candidate, inputs.baseline, inputs.reward_model) if m is not None]
+    extra_models = [m for m in (inputs.candidate, inputs.baseline, inputs.reward_model, inputs.reference)
+                    if m is not None]
     with transaction.atomic():
         job = Job.objects.create(kind=kind, name=name, config=config, created_by=created_by)
         job.output_dir = str(output_dir_for(job))

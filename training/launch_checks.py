@@ -14,6 +14,8 @@ TAKES = {
     JobKind.PPO: {SnapshotKind.SFT},
     JobKind.SAMPLE: set(),
     JobKind.EVALUATE: {SnapshotKind.PAIRS, SnapshotKind.RANKINGS},
+    JobKind.DPO: {SnapshotKind.PAIRS, SnapshotKind.RANKINGS},
+    JobKind.BON: set(),
 }
 
 ROWS = {SnapshotKind.SFT: "examples", SnapshotKind.PAIRS: "pairs", SnapshotKind.RANKINGS: "rankings"}

@@ -79,6 +79,8 @@ class JobKind(models.TextChoices):
     PPO = "ppo", "PPO"
     SAMPLE = "sample"
     EVALUATE = "evaluate"
+    DPO = "dpo", "DPO / listwise"
+    BON = "bon", "Best-of-N"
 
 
 class JobState(models.TextChoices):

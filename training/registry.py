@@ -11,7 +11,8 @@ from django.db import transaction
 
 from training.models import ModelKind, ModelVersion
 
-JOB_OUTPUT_KIND = {"bootstrap": ModelKind.BASE, "sft": ModelKind.SFT, "rm": ModelKind.RM, "ppo": ModelKind.POLICY}
+JOB_OUTPUT_KIND = {"bootstrap": ModelKind.BASE, "sft": ModelKind.SFT, "rm": ModelKind.RM, "ppo": ModelKind.POLICY,
+                   "dpo": ModelKind.POLICY, "bon": ModelKind.POLICY}
 
 
 def models_root():

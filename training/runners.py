@@ -70,6 +70,29 @@ def run_ppo(job, ctx, fields, config, inputs):
     return _finish_training(job, ctx, result, parents=[inputs.model, inputs.reward_model])
 
 
+def run_dpo(job, ctx, fields, config, inputs):
+    from training.engine.dpo import train_dpo
+
+    result = train_dpo(inputs.model.artifact_path, str(snapshot_path(inputs.data)), ctx.output_dir, config,
+                       reference=inputs.reference.artifact_path, on_progress=ctx.on_progress,
+                       should_stop=ctx.should_stop)
+    # lineage: the policy it started from, and the reference when that is another model
+    return _finish_training(job, ctx, result, parents={m.pk: m for m in (inputs.model, inputs.reference)}.values())
+
+
+def run_bon(job, ctx, fields, config, inputs):
+    """Best-of-N: sample N answers per prompt, keep the reward model's best; fine-tune on them (unless not asked)."""
+    from training.engine.best_of_n import KEPT_FILE, rejection_sampling
+
+    result = rejection_sampling(inputs.model.artifact_path, inputs.reward_model.artifact_path,
+                                prompt_records(select_prompts(fields)), ctx.output_dir, config,
+                                on_progress=ctx.on_progress, should_stop=ctx.should_stop)
+    if config.finetune or result.stopped:
+        return _finish_training(job, ctx, result, parents=[inputs.model, inputs.reward_model])
+    ctx.log(f"kept the best of {config.n} answers for {result.metrics['prompts']} prompts")
+    return Outcome({"answers": str(ctx.output_dir / KEPT_FILE), "metrics": registry._clean(result.metrics)})
+
+
 def run_sample(job, ctx, fields, config, inputs):
     """K answers per prompt from the model -> Response rows (origin model) -> ranking tasks."""
     from labeling.models import Origin, Response, Task
@@ -148,6 +171,8 @@ RUNNERS = {
     JobKind.PPO: run_ppo,
     JobKind.SAMPLE: run_sample,
     JobKind.EVALUATE: run_evaluate,
+    JobKind.DPO: run_dpo,
+    JobKind.BON: run_bon,
 }
 
 
