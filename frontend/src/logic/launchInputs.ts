@@ -28,6 +28,8 @@ export function preselect(kind: string, snapshots: Item[], models: Item[]): { sn
     case "sft": return { snapshots: sft, models: preferred(models, ["base", "sft", "policy"]) };
     case "rm": return { snapshots: [...preference, ...sft], models: preferred(models, ["sft", "base", "rm"]) };
     case "ppo": return { snapshots: [], models: [...preferred(models, ["sft", "policy", "base"]), ...newest(models, ["rm"])] };
+    case "dpo": return { snapshots: preference, models: preferred(models, ["sft", "policy", "base"]) };
+    case "bon": return { snapshots: [], models: [...preferred(models, ["sft", "policy", "base"]), ...newest(models, ["rm"])] };
     case "sample": return { snapshots: [], models: newest(models, LANGUAGE_MODELS) };
     case "evaluate": return { snapshots: preference, models: newest(models, ["rm"]) };
     default: return { snapshots: [], models: [] };

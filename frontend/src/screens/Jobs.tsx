@@ -8,7 +8,7 @@ import { preselect } from "../logic/launchInputs";
 import { errorsFor, FieldErrors, otherErrors } from "../logic/errors";
 import { navigate } from "../router";
 
-export const JOB_KINDS = ["bootstrap", "sft", "rm", "ppo", "sample", "evaluate"];
+export const JOB_KINDS = ["bootstrap", "sft", "rm", "ppo", "dpo", "bon", "sample", "evaluate"];
 
 export function Jobs() {
   const jobs = useApi(async () => rows(await api.get(`/api/jobs/?ordering=-id&limit=50`)), []);
