@@ -15,12 +15,14 @@ several at once, flags win):
     bon       --model DIR --reward-model RM_DIR --data prompts.jsonl [--n 4] [--finetune false] --out DIR
 
 Devices (accelerate): on a CPU or one GPU just run the command; ``--mixed-precision bf16`` uses bf16
-autocast on GPUs. For several GPUs or nodes run the same command under accelerate::
+autocast on GPUs. Several processes (docs/distributed.md)::
 
-    accelerate launch --num_processes 4 -m training.engine sft --model ... --data ... --out ...
+    accelerate launch --config_file accelerate/ddp.yaml --num_processes 4 -m training.engine sft ...   # GPUs
+    ACCELERATE_USE_CPU=true torchrun --nproc_per_node 2 -m training.engine sft ...                    # CPU, gloo
 
-Each process then takes its share of every batch, gradients are averaged by accelerate, and only the
-main process writes checkpoints, metrics and the final directory. Running a command again on the same
+(``accelerate launch --cpu --num_processes 2`` starts ONE process.) Each process takes its share of every
+global batch (``batch_size`` is the global batch), the loss is normalised so N processes take the same
+step as one, and only the main process writes checkpoints, metrics and the final directory. Running a command again on the same
 ``--out`` resumes from its last checkpoint. A progress bar and a metric line every ``log_every`` steps
 go to stderr; the result (output dir, final metrics, steps, stopped) is printed as JSON on stdout.
 """
@@ -34,6 +36,7 @@ import sys
 import typing
 
 from .config import ConfigError, _type_name, from_dict
+from .data import DataError
 
 
 def _parse_bool(text: str) -> bool:
@@ -132,6 +135,9 @@ def main(argv=None) -> int:
         result = run(args)
     except ConfigError as e:
         print(json.dumps({"error": "config", "field": e.field, "message": e.message}), file=sys.stderr)
+        return 2
+    except DataError as e:
+        print(json.dumps({"error": "data", "file": e.source, "line": e.line, "message": e.message}), file=sys.stderr)
         return 2
     print(json.dumps(dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result, default=str))
     return 0

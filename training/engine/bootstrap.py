@@ -15,6 +15,8 @@ import torch
 
 from .checkpoint import run_steps, seed_everything
 from .config import ConfigError, TrainResult, check_choice, check_common, check_positive
+from .parallel import current_lr, global_sum, scaled, shard
+from .sft import token_nll_sum
 
 
 @dataclass
@@ -28,7 +30,7 @@ class BootstrapConfig:
     context_length: int = 256     # position embeddings
     block_size: int = 64          # pretraining window
     max_steps: int = 300
-    batch_size: int = 16
+    batch_size: int = 16          # windows per optimizer step, split across processes
     learning_rate: float = 3e-3
     weight_decay: float = 0.0
     warmup_steps: int = 10
@@ -137,19 +139,23 @@ def bootstrap(out_dir, texts=None, text_files=None, config: BootstrapConfig | No
                                           config.warmup_steps, config.max_steps)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
 
+    tokens = config.batch_size * (config.block_size - 1)  # predicted tokens in the GLOBAL batch
+
     def step_fn(step: int) -> dict:
         g = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
         starts = torch.randint(0, len(stream) - config.block_size - 1, (config.batch_size,), generator=g)
-        x = torch.stack([stream[s:s + config.block_size] for s in starts]).to(accelerator.device)
+        local, weight = shard(starts.tolist(), accelerator)  # the same windows, split across processes
+        x = torch.stack([stream[s:s + config.block_size] for s in local]).to(accelerator.device)
         model.train()
         with accelerator.autocast():
-            loss = model(input_ids=x, labels=x).loss
-        accelerator.backward(loss)
+            nll = token_nll_sum(model, {"input_ids": x, "attention_mask": torch.ones_like(x), "labels": x}) * weight
+        accelerator.backward(scaled(nll, tokens, accelerator))
         accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+        lr = current_lr(optimizer)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        return {"loss": loss.item(), "lr": scheduler.get_last_lr()[0]}
+        return {"loss": global_sum(nll.item(), accelerator).item() / tokens, "lr": lr}
 
     steps, metrics, stopped = run_steps(
         out_dir=out_dir, total_steps=config.max_steps, step_fn=step_fn,

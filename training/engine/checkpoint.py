@@ -5,6 +5,11 @@ any trainer: it resumes from the newest checkpoint of the output directory, call
 writes averaged metrics to ``<out>/metrics.jsonl`` every ``log_every`` steps (tqdm bar + a metric line
 + ``on_progress``), saves every ``save_every`` steps, and saves then returns early when ``should_stop()``.
 Batch order is a pure function of (seed, step) in every trainer, so a resumed run is the same run.
+
+Several processes: all wait at a barrier, each writes its own RNG state (``rng-<rank>.pt``: PPO's
+processes sample different answers), all wait again, then process 0 writes ``state.pt``, the file whose
+presence marks a checkpoint complete, and prunes old ones. On resume every process loads ``state.pt`` and
+its own RNG file, so a killed N-process run resumed with N processes continues where it stopped.
 """
 
 from __future__ import annotations
@@ -57,11 +62,14 @@ def latest_checkpoint(out_dir) -> Path | None:
 
 def save_checkpoint(out_dir, step: int, objects: dict, extra: dict | None = None, accelerator=None) -> Path:
     """Save state_dicts of ``objects`` (models, optimizer, scheduler, controllers) plus RNG and step."""
-    if accelerator is not None:
+    path = Path(out_dir) / "checkpoints" / f"step-{step:07d}"
+    if accelerator is not None and accelerator.num_processes > 1:
+        accelerator.wait_for_everyone()
+        path.mkdir(parents=True, exist_ok=True)
+        torch.save(rng_state(), path / f"rng-{accelerator.process_index}.pt")
         accelerator.wait_for_everyone()
         if not accelerator.is_main_process:
-            return Path(out_dir) / "checkpoints" / f"step-{step:07d}"
-    path = Path(out_dir) / "checkpoints" / f"step-{step:07d}"
+            return path
     path.mkdir(parents=True, exist_ok=True)
     states = {}
     for name, obj in objects.items():
@@ -81,7 +89,8 @@ def load_checkpoint(path, objects: dict, accelerator=None) -> tuple[int, dict]:
         if accelerator is not None and isinstance(obj, torch.nn.Module):
             obj = accelerator.unwrap_model(obj)
         obj.load_state_dict(state["objects"][name])
-    set_rng_state(state["rng"])
+    own = Path(path) / f"rng-{accelerator.process_index if accelerator is not None else 0}.pt"
+    set_rng_state(torch.load(own, weights_only=False) if own.exists() else state["rng"])
     return state["step"], state["extra"]
 
 
@@ -89,9 +98,14 @@ def _trim_metrics(path: Path, upto: int):
     """Keep metric lines of steps <= upto (a resumed run rewrites what came after its checkpoint)."""
     if not path.exists():
         return
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    kept = [line for line in lines
-            if json.loads(line).get("step", 0) <= upto and not json.loads(line).get("final")]
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:  # a line cut short when the run was killed
+            continue
+        if record.get("step", 0) <= upto and not record.get("final"):
+            kept.append(line)
     path.write_text("".join(line + "\n" for line in kept))
 
 
@@ -113,8 +127,9 @@ def run_steps(*, out_dir, total_steps: int, step_fn: Callable[[int], dict], obje
         last, window = extra.get("last_metrics", {}), extra.get("window", {})
         if set_extra is not None:
             set_extra(extra)
-    _trim_metrics(out_dir / "metrics.jsonl", start)
     main = accelerator is None or accelerator.is_main_process
+    if main:
+        _trim_metrics(out_dir / "metrics.jsonl", start)
 
     def save(step):
         extra = {"last_metrics": last, "window": window}

@@ -150,3 +150,7 @@ def check_common(config):
         check_choice("mixed_precision", config.mixed_precision, MIXED_PRECISION)
     if hasattr(config, "seed"):
         check_positive("seed", config.seed, allow_zero=True)
+    if hasattr(config, "lora_r"):
+        check_positive("lora_r", config.lora_r, allow_zero=True)
+        check_positive("lora_alpha", config.lora_alpha)
+        check_range("lora_dropout", config.lora_dropout, 0.0, 1.0, high_open=True)

@@ -9,6 +9,10 @@ Formats (SPEC, JSON Lines):
 
 Over-length examples are truncated (prompt from the left, then the answer from the right) and counted
 in a ``Truncation`` tally that the trainers report; nothing is dropped silently.
+
+Strict reading: ``load_records(path, kind)`` checks every record against its format at load time and
+raises ``DataError`` naming the file and line. A ranking must carry its ranks (a sampling output lists
+answers in generation order, which is no preference), one positive integer per answer.
 """
 
 from __future__ import annotations
@@ -28,11 +32,35 @@ PLAIN_ROLES = {"system": "System", "user": "User", "assistant": "Assistant"}
 # ---- reading -------------------------------------------------------------------------------------
 
 
-def read_jsonl(path) -> list[dict]:
+class DataError(ValueError):
+    """A record of a data file does not have its format; the message names the file and line."""
+
+    def __init__(self, source, line: int, message: str):
+        self.source, self.line, self.message = str(source), line, message
+        super().__init__(f"{source}, line {line}: {message}")
+
+
+def numbered_records(path) -> list[tuple[int, dict]]:
+    """(line number, record) for every non-blank line; bad JSON is a DataError naming the line."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
+    out = []
     with opener(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(path, n, f"not JSON ({e.msg})") from None
+            if not isinstance(record, dict):
+                raise DataError(path, n, f"expected a JSON object, got {type(record).__name__}")
+            out.append((n, record))
+    return out
+
+
+def read_jsonl(path) -> list[dict]:
+    return [r for _, r in numbered_records(path)]
 
 
 def write_jsonl(path, records: Iterable[dict]):
@@ -43,13 +71,24 @@ def write_jsonl(path, records: Iterable[dict]):
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
-def load_records(data) -> list[dict]:
-    """``data`` is a JSONL path or an in-memory list of records."""
+def load_records(data, check=None) -> list[dict]:
+    """``data`` is a JSONL path or an in-memory list of records; ``check(record)`` raises ValueError on a bad one
+    (``DEMONSTRATIONS``, ``RANKINGS``, ``PROMPTS``), reported as a DataError with the file and line."""
     if data is None:
         return []
     if isinstance(data, (str, Path)):
-        return read_jsonl(data)
-    return list(data)
+        numbered, source = numbered_records(data), data
+    else:
+        numbered, source = list(enumerate(data, 1)), "records"
+    if check is not None:
+        for n, record in numbered:
+            try:
+                if not isinstance(record, dict):
+                    raise ValueError(f"expected a JSON object, got {type(record).__name__}")
+                check(record)
+            except (ValueError, KeyError, TypeError) as e:
+                raise DataError(source, n, str(e)) from None
+    return [r for _, r in numbered]
 
 
 # ---- normalisation -------------------------------------------------------------------------------
@@ -115,13 +154,24 @@ class Ranking:
 
 
 def to_ranking(record: dict) -> Ranking:
-    """Read a K-wise ranking, an explicit-prompt pair, or an HH-RLHF dialogue pair."""
+    """Read a K-wise ranking, an explicit-prompt pair, or an HH-RLHF dialogue pair (strictly: see module doc)."""
     if "responses" in record:
+        if "prompt" not in record:
+            raise ValueError("ranking has no 'prompt'")
+        if not isinstance(record["responses"], list) or len(record["responses"]) < 2:
+            raise ValueError("'responses' must be a list of at least 2 answers")
         responses = [normalise_answer(r) for r in record["responses"]]
-        ranks = record.get("ranks") or list(range(1, len(responses) + 1))
-        if len(ranks) != len(responses):
-            raise ValueError("ranks and responses differ in length")
-        return Ranking(normalise_prompt(record["prompt"]), responses, [int(r) for r in ranks])
+        if "ranks" not in record:
+            if "response_tokens" in record:
+                raise ValueError("this is a sampling output (answers in generation order, no 'ranks'), not "
+                                 "preference data: have it ranked first")
+            raise ValueError("ranking has no 'ranks' (one rank per answer, 1 = best)")
+        ranks = record["ranks"]
+        if not isinstance(ranks, list) or len(ranks) != len(responses):
+            raise ValueError(f"'ranks' must list one rank per answer ({len(responses)} answers)")
+        if not all(isinstance(r, int) and not isinstance(r, bool) and 1 <= r <= len(responses) for r in ranks):
+            raise ValueError(f"'ranks' must be integers from 1 to {len(responses)}, got {ranks}")
+        return Ranking(normalise_prompt(record["prompt"]), responses, list(ranks))
     if "chosen" in record and "rejected" in record:
         if "prompt" in record:
             return Ranking(normalise_prompt(record["prompt"]),
@@ -133,7 +183,23 @@ def to_ranking(record: dict) -> Ranking:
         # conversational implicit prompt: lists of messages sharing a prefix
         return Ranking(record["chosen"][:-1], [record["chosen"][-1]["content"], record["rejected"][-1]["content"]],
                        [1, 2])
-    raise ValueError("record is neither a ranking {prompt, responses, ranks} nor a pair {chosen, rejected}")
+    raise ValueError("unknown format: expected a ranking {prompt, responses, ranks}, a pair {prompt, chosen, "
+                     f"rejected}} or an HH-RLHF pair {{chosen, rejected}}; got keys {sorted(record)}")
+
+
+def check_demonstration(record: dict):
+    prompt_of(record)
+    if "completion" not in record:
+        raise ValueError("demonstration has no 'completion'")
+    normalise_prompt(prompt_of(record))
+    normalise_answer(record["completion"])
+
+
+def check_prompt(record: dict):
+    normalise_prompt(prompt_of(record))
+
+
+DEMONSTRATIONS, RANKINGS, PROMPTS = check_demonstration, to_ranking, check_prompt
 
 
 # ---- rendering -----------------------------------------------------------------------------------

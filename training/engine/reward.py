@@ -7,7 +7,9 @@ For a ranking of K answers with P non-tied pairs (P = C(K,2) without ties):
 
     loss_ranking = −1/P · Σ_(w,l) log σ( r_θ(x, y_w) − r_θ(x, y_l) )
 
-and the batch loss is the mean over rankings. With ``tie_weight`` > 0 (off by default), each tied pair adds
+and the batch loss is the mean over rankings, or with per-ranking weights (a line's optional ``weight``:
+labeler weighting from gold, labeling.gold) Σ_r w_r·loss_r / Σ_r w_r, so a ranking weighted 0
+contributes nothing and equal weights give the plain mean. With ``tie_weight`` > 0 (off by default), each tied pair adds
 tie_weight · ½[−log σ(r_i − r_j) − log σ(r_j − r_i)] to its ranking (and tie_weight to P): the Bradley–Terry
 cross-entropy against the label "each wins half the time", minimal when the two rewards are equal, so
 ties pull their rewards together instead of being thrown away.
@@ -18,7 +20,13 @@ into one padded forward and the pairs are gathered by index. Ties give no pair (
 A pair file {"prompt","chosen","rejected"} is a ranking with K=2.
 
 Optional ``prefix_reuse``: the shared prompt is encoded once (KV cache) and the K answers continue from
-it with the cache expanded to K rows; same rewards, fewer prompt tokens encoded.
+it with the cache expanded to K rows; same rewards, fewer prompt tokens encoded. It runs inside
+``RewardModel.forward`` (``rm(prefix_items=...)``) so that under DDP it goes through the wrapped model and
+its gradients are synchronised like any other forward.
+
+Several processes: each takes its share of a batch's rankings and divides by the number of scored
+rankings in the GLOBAL batch (``parallel.py``), so N processes take the same step as one.
+``lora_r`` > 0 trains LoRA adapters on the backbone (the head is trained in full) and saves the merged model.
 
 Saved layout (``save_reward_model``): the backbone as an HF ``save_pretrained`` directory (AutoModel
 loads it) + the tokenizer + ``reward_head.safetensors`` (weight, bias) + ``reward_config.json``.
@@ -29,6 +37,7 @@ Normalisation (optional): the head bias is shifted so labeler demonstrations ave
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,15 +47,17 @@ from torch import nn
 
 from .checkpoint import append_metrics, run_steps, seed_everything
 from .config import TrainResult, check_common, check_positive
-from .data import (Truncation, encode_prompt, encode_prompt_answer, epoch_schedule, load_records, normalise_answer,
-                   pad, position_ids_from_mask, prompt_of, render_prompt, split_eval, to_ranking)
+from .data import (DEMONSTRATIONS, RANKINGS, Truncation, encode_prompt, encode_prompt_answer, epoch_schedule,
+                   load_records, normalise_answer, pad, position_ids_from_mask, prompt_of, render_prompt, split_eval,
+                   to_ranking)
+from .parallel import current_lr, global_sum, scaled, shard
 
 
 @dataclass
 class RMConfig:
     epochs: int = 1               # InstructGPT: one epoch (more overfits)
     max_steps: int = 0            # 0: run `epochs` epochs
-    batch_size: int = 8           # rankings per batch (each brings its K answers)
+    batch_size: int = 8           # rankings per optimizer step (each brings its K answers), split across processes
     learning_rate: float = 5e-5
     weight_decay: float = 0.0
     warmup_steps: int = 0
@@ -60,6 +71,10 @@ class RMConfig:
     log_every: int = 10
     save_every: int = 100
     mixed_precision: str = "no"
+    lora_r: int = 0               # LoRA rank (0: train all weights)
+    lora_alpha: float = 16.0      # LoRA scale α (the update is α/r · BA)
+    lora_dropout: float = 0.0     # dropout on the LoRA input
+    lora_target_modules: str = ""  # comma-separated module names (empty: peft's default for the architecture)
 
     def __post_init__(self):
         check_common(self)
@@ -86,7 +101,8 @@ class RewardModel(nn.Module):
         nn.init.normal_(self.head.weight, std=1.0 / (hidden + 1) ** 0.5)
         nn.init.zeros_(self.head.bias)
         self.tokenizer = tokenizer
-        self.max_length = 1024
+        from .device import context_length
+        self.max_length = context_length(backbone.config)  # never encode past the position embeddings
 
     @property
     def config(self):
@@ -100,8 +116,12 @@ class RewardModel(nn.Module):
                             past_key_values=past_key_values, use_cache=False)
         return self.head(out.last_hidden_state).squeeze(-1).float()
 
-    def forward(self, input_ids, attention_mask, position_ids=None, per_token: bool = False):
-        """Reward per sequence, read at the last real token (``per_token``: the value at every position)."""
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None, per_token: bool = False,
+                prefix_items=None):
+        """Reward per sequence, read at the last real token (``per_token``: the value at every position;
+        ``prefix_items``: encoded rankings scored with prefix reuse)."""
+        if prefix_items is not None:
+            return prefix_reuse_rewards(self, self.tokenizer, prefix_items, self.head.weight.device)
         values = self.token_values(input_ids, attention_mask, position_ids)
         if per_token:
             return values
@@ -137,8 +157,11 @@ def reward_model_from_lm(path, tokenizer=None) -> RewardModel:
 def save_reward_model(rm: RewardModel, path, extra: dict | None = None):
     from safetensors.torch import save_file
 
+    from .device import merged
+
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
+    rm.backbone = merged(rm.backbone, path)  # LoRA: adapter to <path>/adapter, merged weights below
     rm.backbone.save_pretrained(str(path))
     if rm.tokenizer is not None:
         rm.tokenizer.save_pretrained(str(path))
@@ -169,6 +192,24 @@ def encode_ranking(tokenizer, ranking, max_length: int, truncation: Truncation |
             "responses": ranking.responses}
 
 
+def ranking_weight(record: dict) -> float:
+    """A line's optional ``weight`` (default 1): a finite number >= 0."""
+    weight = record.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
+        raise ValueError(f"weight must be a finite number >= 0, not {weight!r}")
+    return float(weight)
+
+
+def check_weighted_ranking(record: dict):
+    """``RANKINGS``' check plus the optional weight (a bad line is reported with its file and line)."""
+    RANKINGS(record)
+    ranking_weight(record)
+
+
+def encode_weighted(tokenizer, record: dict, max_length: int, truncation: Truncation | None = None) -> dict:
+    return {**encode_ranking(tokenizer, to_ranking(record), max_length, truncation), "weight": ranking_weight(record)}
+
+
 def collate_rankings(items: list[dict], pad_id: int) -> dict:
     """Flatten the answers of all rankings into one right-padded batch; pairs become global indices."""
     seqs, w, l, pair_ranking, ta, tb, tie_ranking = [], [], [], [], [], [], []
@@ -190,11 +231,25 @@ def collate_rankings(items: list[dict], pad_id: int) -> dict:
         "attention_mask": pad([[1] * len(s) for s in seqs], 0),
         "w": torch.tensor(w, dtype=torch.long), "l": torch.tensor(l, dtype=torch.long),
         "pair_ranking": torch.tensor(pair_ranking, dtype=torch.long), "n_rankings": len(items),
+        "weights": torch.tensor([item.get("weight", 1.0) for item in items], dtype=torch.float32),
     }
 
 
-def kwise_loss(rewards, w, l, pair_ranking, n_rankings: int, ties=None, tie_weight: float = 0.0) -> torch.Tensor:
-    """mean over rankings of  −1/P Σ_(w,l) log σ(r_w − r_l)   (+ optional tie terms, see module doc)."""
+def kwise_loss(rewards, w, l, pair_ranking, n_rankings: int, ties=None, tie_weight: float = 0.0,
+               weights=None) -> torch.Tensor:
+    """mean over rankings of  −1/P Σ_(w,l) log σ(r_w − r_l)   (+ optional tie terms, see module doc);
+    with ``weights`` (one per ranking): Σ w_r·loss_r / Σ w_r over the rankings that have pairs."""
+    per_ranking, scored = ranking_losses(rewards, w, l, pair_ranking, n_rankings, ties, tie_weight)
+    if weights is None:
+        weights = torch.ones_like(per_ranking)
+    total = weights.to(per_ranking.device)[scored].sum()
+    if not scored.any() or total <= 0:
+        return rewards.sum() * 0.0
+    return (per_ranking * weights.to(per_ranking.device))[scored].sum() / total
+
+
+def ranking_losses(rewards, w, l, pair_ranking, n_rankings: int, ties=None, tie_weight: float = 0.0):
+    """(−1/P Σ_(w,l) log σ(r_w − r_l) per ranking, mask of rankings that have a pair or a weighted tie)."""
     pair_loss = -F.logsigmoid(rewards[w] - rewards[l])
     per_ranking = torch.zeros(n_rankings, device=rewards.device).index_add(0, pair_ranking, pair_loss)
     P = torch.zeros(n_rankings, device=rewards.device).index_add(0, pair_ranking, torch.ones_like(pair_loss))
@@ -204,10 +259,13 @@ def kwise_loss(rewards, w, l, pair_ranking, n_rankings: int, ties=None, tie_weig
         tie_loss = -0.5 * (F.logsigmoid(d) + F.logsigmoid(-d))
         per_ranking = per_ranking.index_add(0, tie_ranking, tie_weight * tie_loss)
         P = P.index_add(0, tie_ranking, torch.full_like(tie_loss, tie_weight))
-    has_pairs = P > 0
-    if not has_pairs.any():
-        return rewards.sum() * 0.0
-    return (per_ranking[has_pairs] / P[has_pairs]).mean()
+    scored = P > 0
+    return torch.where(scored, per_ranking / P.clamp(min=1e-12), torch.zeros_like(per_ranking)), scored
+
+
+def scored_rankings(items: list[dict], tie_weight: float) -> float:
+    """Σ weight of the rankings that contribute to the loss (the unit the batch loss averages over)."""
+    return sum(item.get("weight", 1.0) for item in items if item["pairs"] or (tie_weight > 0 and item.get("ties")))
 
 
 def prefix_reuse_rewards(rm: RewardModel, tokenizer, items: list[dict], device="cpu") -> torch.Tensor:
@@ -240,9 +298,10 @@ def prefix_reuse_rewards(rm: RewardModel, tokenizer, items: list[dict], device="
     return torch.cat(out)
 
 
-def rewards_for(rm, tokenizer, items, batch, device, prefix_reuse=False):
+def rewards_for(rm, items, batch, device, prefix_reuse=False):
+    """Rewards of a collated batch through ``rm`` itself (a DDP wrapper included, so gradients sync)."""
     if prefix_reuse:
-        return prefix_reuse_rewards(rm, tokenizer, items, device)
+        return rm(prefix_items=items)
     return rm(batch["input_ids"].to(device), batch["attention_mask"].to(device))
 
 
@@ -272,24 +331,28 @@ def evaluate_rankings(rm, tokenizer, items: list[dict], batch_size: int = 8, dev
 def train_reward_model(model, data, out_dir, config: RMConfig | None = None, eval_data=None, demonstrations=None,
                        on_progress=None, should_stop=None) -> TrainResult:
     """Train an RM from the causal LM (or RM) at ``model`` on rankings/pairs; save to ``out_dir``."""
-    from .device import make_accelerator, make_optimizer, shard
+    from .device import apply_lora, make_accelerator, make_optimizer
 
     config = config or RMConfig()
     out_dir = Path(out_dir)
     seed_everything(config.seed)
     accelerator = make_accelerator(config.mixed_precision)
     rm = load_reward_model(model)
-    rm.max_length = config.max_length
+    rm.max_length = max_length = min(config.max_length, rm.max_length)
+    rm.backbone = apply_lora(rm.backbone, config)
+    # the loss sees only reward differences, so the head bias has no gradient; left trainable, Adam turns float
+    # noise into steps of size ~lr. It stays fixed here; normalisation sets it after training.
+    rm.head.bias.requires_grad_(False)
     tokenizer = rm.tokenizer
 
-    records = load_records(data)
+    records = load_records(data, check_weighted_ranking)
     if eval_data is not None:
-        train_records, eval_records = records, load_records(eval_data)
+        train_records, eval_records = records, load_records(eval_data, check_weighted_ranking)
     else:
         train_records, eval_records = split_eval(records, config.eval_fraction, config.seed)
     trunc = Truncation()
-    train = [encode_ranking(tokenizer, to_ranking(r), config.max_length, trunc) for r in train_records]
-    held = [encode_ranking(tokenizer, to_ranking(r), config.max_length, trunc) for r in eval_records]
+    train = [encode_weighted(tokenizer, r, max_length, trunc) for r in train_records]
+    held = [encode_ranking(tokenizer, to_ranking(r), max_length, trunc) for r in eval_records]
     if not train:
         raise ValueError("no training rankings")
     schedule = epoch_schedule([sum(map(len, t["seqs"])) for t in train], config.batch_size, config.seed,
@@ -300,22 +363,29 @@ def train_reward_model(model, data, out_dir, config: RMConfig | None = None, eva
 
     def step_fn(step: int) -> dict:
         rm.train()
-        items = [train[i] for i in shard(schedule[step], accelerator)]
+        local, weight = shard(schedule[step], accelerator)
+        units = scored_rankings([train[i] for i in schedule[step]], config.tie_weight)  # GLOBAL batch's Σ weight
+        pairs = sum(len(train[i]["pairs"]) for i in schedule[step])
+        items = [train[i] for i in local]
         batch = collate_rankings(items, tokenizer.pad_token_id)
         with accelerator.autocast():
-            rewards = rewards_for(accelerator.unwrap_model(rm) if config.prefix_reuse else rm, tokenizer, items,
-                                  batch, accelerator.device, config.prefix_reuse)
+            rewards = rewards_for(rm, items, batch, accelerator.device, config.prefix_reuse)
         dev = rewards.device
-        loss = kwise_loss(rewards.float(), batch["w"].to(dev), batch["l"].to(dev), batch["pair_ranking"].to(dev),
-                          batch["n_rankings"], batch["ties"], config.tie_weight)
-        accelerator.backward(loss)
+        per_ranking, _ = ranking_losses(rewards.float(), batch["w"].to(dev), batch["l"].to(dev),
+                                        batch["pair_ranking"].to(dev), batch["n_rankings"], batch["ties"],
+                                        config.tie_weight)
+        loss_sum = (per_ranking * batch["weights"].to(dev)).sum() * weight
+        # + 0·Σr keeps every parameter in the graph when this shard has no pair (DDP then still all-reduces)
+        accelerator.backward(scaled(loss_sum, units, accelerator) + rewards.sum() * 0.0)
         accelerator.clip_grad_norm_(rm.parameters(), config.max_grad_norm)
+        lr = current_lr(optimizer)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         with torch.no_grad():
-            acc = (rewards[batch["w"].to(dev)] > rewards[batch["l"].to(dev)]).float().mean().item() if len(batch["w"]) else 0.0
-        return {"loss": loss.item(), "pair_accuracy": acc}
+            correct = (rewards[batch["w"].to(dev)] > rewards[batch["l"].to(dev)]).float().sum().item() * weight
+        totals = global_sum([loss_sum.item(), correct], accelerator)
+        return {"loss": totals[0].item() / units if units else 0.0, "pair_accuracy": totals[1].item() / max(pairs, 1), "lr": lr}
 
     steps, metrics, stopped = run_steps(
         out_dir=out_dir, total_steps=len(schedule), step_fn=step_fn,
@@ -329,7 +399,7 @@ def train_reward_model(model, data, out_dir, config: RMConfig | None = None, eva
     rm = accelerator.unwrap_model(rm)
     extra = {}
     if config.normalize and demonstrations is not None:
-        demos = load_records(demonstrations)
+        demos = load_records(demonstrations, DEMONSTRATIONS)
         scores = rm.score([(prompt_of(d), d["completion"]) for d in demos])
         offset = sum(scores) / max(len(scores), 1)
         with torch.no_grad():

@@ -1,7 +1,9 @@
 """Sample K answers per prompt (the answers labelers then rank).
 
 Each prompt is repeated K times inside ONE ``generate`` call (KV cache on), prompts left-padded. Greedy
-(``do_sample=False``), temperature and top-p. Reproducible: the RNG is seeded with ``seed + batch index``
+(``do_sample=False``), temperature, top-p and top-k, and nothing else: the checkpoint's own
+``generation_config`` (a repetition penalty, say) is set aside during the call, so the answers are drawn
+from exactly the (tempered, truncated) softmax that PPO's ratio and KL assume. Reproducible: the RNG is seeded with ``seed + batch index``
 before each call, so the same config gives the same answers. Answer tokens after the first eos are
 masked (``response_mask``); records are ``{"prompt", "responses": [K], "response_tokens": [K]}``.
 """
@@ -14,7 +16,7 @@ from pathlib import Path
 import torch
 
 from .config import ConfigError, check_common, check_positive, check_range
-from .data import Truncation, encode_prompt, strip_answer, load_records, pad, prompt_of, write_jsonl
+from .data import PROMPTS, Truncation, encode_prompt, strip_answer, load_records, pad, prompt_of, write_jsonl
 
 
 @dataclass
@@ -39,6 +41,37 @@ class SamplingConfig:
         check_positive("top_k", self.top_k, allow_zero=True)
 
 
+def generation_config(tokenizer, max_new_tokens: int, do_sample: bool = True, temperature: float = 1.0,
+                      top_p: float = 1.0, top_k: int = 0):
+    """Every knob that shapes the sampling distribution, stated (0 / 1.0: off)."""
+    from transformers import GenerationConfig
+
+    kwargs = dict(max_new_tokens=max_new_tokens, min_new_tokens=0, do_sample=do_sample, num_beams=1,
+                  pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, use_cache=True,
+                  repetition_penalty=1.0, no_repeat_ngram_size=0, bad_words_ids=None, suppress_tokens=None,
+                  begin_suppress_tokens=None, forced_bos_token_id=None, forced_eos_token_id=None)
+    if do_sample:
+        kwargs.update(temperature=temperature, top_p=top_p, top_k=top_k, typical_p=1.0, min_p=None,
+                      epsilon_cutoff=0.0, eta_cutoff=0.0)
+    return GenerationConfig(**kwargs)
+
+
+@torch.no_grad()
+def generate_explicit(model, input_ids, attention_mask, config):
+    """``model.generate`` under ``config`` alone, in eval mode, with the checkpoint's generation config set aside."""
+    from transformers import GenerationConfig
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # a peft model's inner model
+    saved, was_training = base.generation_config, model.training
+    base.generation_config = GenerationConfig(pad_token_id=config.pad_token_id, eos_token_id=config.eos_token_id)
+    model.eval()
+    try:
+        return model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=config)
+    finally:
+        base.generation_config = saved
+        model.train(was_training)
+
+
 def response_mask(response: torch.Tensor, eos_id: int) -> torch.Tensor:
     """1 up to and including the first eos, 0 after it."""
     is_eos = (response == eos_id).long()
@@ -54,16 +87,8 @@ def generate(model, tokenizer, prompt_ids: list[list[int]], k: int = 1, max_new_
     ids = pad(prompt_ids, tokenizer.pad_token_id, side="left").to(device)
     mask = pad([[1] * len(p) for p in prompt_ids], 0, side="left").to(device)
     ids, mask = ids.repeat_interleave(k, 0), mask.repeat_interleave(k, 0)
-    kwargs = dict(do_sample=do_sample, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-                  eos_token_id=tokenizer.eos_token_id, use_cache=True)
-    if do_sample:
-        kwargs.update(temperature=temperature, top_p=top_p, top_k=top_k or None)
-    else:
-        kwargs.update(temperature=None, top_p=None, top_k=None)
-    was_training = model.training
-    model.eval()
-    seq = model.generate(input_ids=ids, attention_mask=mask, **kwargs)
-    model.train(was_training)
+    seq = generate_explicit(model, ids, mask, generation_config(tokenizer, max_new_tokens, do_sample, temperature,
+                                                               top_p, top_k))
     response = seq[:, ids.size(1):]
     rmask = response_mask(response, tokenizer.eos_token_id)
     return {"sequences": seq, "prompt_mask": mask, "response": response, "response_mask": rmask,
@@ -99,7 +124,7 @@ def sample(model, prompts, out_path=None, config: SamplingConfig | None = None, 
     else:
         lm, tokenizer = model
     lm = lm.to(accelerator.device)
-    records = load_records(prompts)
+    records = load_records(prompts, PROMPTS)
     if not records:
         raise ConfigError("prompts", "no prompts to sample from")
     batches = [records[i:i + config.batch_size] for i in range(0, len(records), config.batch_size)]
