@@ -33,6 +33,13 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
+def make_items(n_tasks, k):
+    """The prompts and K answers every benchmark ranks (labeling_vs_label_studio.py gives Label Studio
+    the very same)."""
+    return [(f"Question {i}?", [f"Answer {j} to Question {i}? " + "lorem ipsum " * 20 for j in range(k)])
+            for i in range(n_tasks)]
+
+
 def setup_database(database_url, n_labelers, n_tasks, k, labelers_required):
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
@@ -63,12 +70,13 @@ def setup_database(database_url, n_labelers, n_tasks, k, labelers_required):
         user, _ = get_user_model().objects.get_or_create(username=f"load-labeler-{i}")
         user.groups.add(group)
         tokens.append(Token.objects.get_or_create(user=user)[0].key)
+    items = make_items(n_tasks, k)
     prompts = Prompt.objects.bulk_create(
-        [Prompt(messages=[{"role": "user", "content": f"Question {i}?"}], text=f"Question {i}?", split="rm", source="load")
-         for i in range(n_tasks)], batch_size=2000)
+        [Prompt(messages=[{"role": "user", "content": text}], text=text, split="rm", source="load") for text, _ in items],
+        batch_size=2000)
     responses = Response.objects.bulk_create(
-        [Response(prompt=p, text=f"Answer {j} to {p.text} " + "lorem ipsum " * 20, origin=Origin.MODEL)
-         for p in prompts for j in range(k)], batch_size=5000)
+        [Response(prompt=p, text=answer, origin=Origin.MODEL) for p, (_, answers) in zip(prompts, items) for answer in answers],
+        batch_size=5000)
     tasks = Task.objects.bulk_create([Task(kind="ranking", prompt=p, labelers_required=labelers_required) for p in prompts],
                                      batch_size=2000)
     TaskResponse.objects.bulk_create(
@@ -85,7 +93,9 @@ def analyze():
         cursor.execute("ANALYZE")
 
 
-def start_processes(database_url, redis_url, port, web_workers, threads, with_worker):
+def start_processes(database_url, redis_url, port, web_workers, threads, with_worker, worker_database_url=None):
+    """gunicorn (and a Celery worker): the worker may connect as another database role, so that
+    PostgreSQL's statistics tell its statements from the web server's."""
     env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, DEBUG="0", SECRET_KEY="load-test-" + "s" * 50,
                ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="0", PYTHONPATH=f"{ROOT}:{ROOT / 'platform'}",
                LOG_LEVEL="ERROR")
@@ -99,7 +109,8 @@ def start_processes(database_url, redis_url, port, web_workers, threads, with_wo
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "-Q", "default", "--concurrency", "1",
              "-l", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=open(logs / "load-worker.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True))
+            cwd=ROOT, env=dict(env, DATABASE_URL=worker_database_url or database_url),
+            stdout=open(logs / "load-worker.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -113,18 +124,39 @@ def start_processes(database_url, redis_url, port, web_workers, threads, with_wo
 
 
 class Labeler(threading.Thread):
-    """One simulated labeler: next -> submit, over a keep-alive connection, until the deadline."""
+    """One simulated labeler: next -> submit, over a keep-alive connection, until the deadline.
+    `fetch` and `submit` speak the platform's API; a subclass speaks another system's."""
+
+    auth_scheme = "Token"
 
     def __init__(self, port, token, deadline, stats):
         super().__init__(daemon=True)
         self.port, self.token, self.deadline, self.stats = port, token, deadline, stats
         self.rng = random.Random(token)
 
+    def fetch(self):
+        """(status, work item or None, task id)."""
+        status, body = self.call("POST", "/api/work/next/", {})
+        if status != 200:
+            return status, None, None
+        item = json.loads(body)
+        return status, item, item["task"]["id"]
+
+    def submit(self, item):
+        """(status, acknowledged id)."""
+        ids = [r["id"] for r in item["responses"]]
+        ranks = list(range(1, len(ids) + 1))
+        self.rng.shuffle(ranks)
+        status, _ = self.call("POST", f"/api/assignments/{item['id']}/ranking/",
+                              {"ranks": [{"response": i, "rank": r} for i, r in zip(ids, ranks)], "seconds_spent": 1.0},
+                              {"Idempotency-Key": uuid.uuid4().hex})
+        return status, item["id"]
+
     def call(self, method, path, body=None, headers=None):
         for attempt in range(2):
             try:
                 self.conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                                  headers={"Authorization": f"Token {self.token}", "Content-Type": "application/json",
+                                  headers={"Authorization": f"{self.auth_scheme} {self.token}", "Content-Type": "application/json",
                                            **(headers or {})})
                 response = self.conn.getresponse()
                 return response.status, response.read()
@@ -136,37 +168,64 @@ class Labeler(threading.Thread):
 
     def run(self):
         self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        local = {"next": [], "submit": [], "cycles": 0, "errors": 0, "empty": 0, "acknowledged": []}
+        local = {"next": [], "submit": [], "cycles": 0, "errors": 0, "empty": 0, "acknowledged": [], "handed": []}
         while time.monotonic() < self.deadline:
             t0 = time.perf_counter()
-            status, body = self.call("POST", "/api/work/next/", {})
+            status, item, task_id = self.fetch()
             local["next"].append(time.perf_counter() - t0)
-            if status == 204:
+            if status in (204, 404):  # 404: Label Studio's "no more tasks"
                 local["empty"] += 1
                 break
-            if status != 200:
+            if item is None:
                 local["errors"] += 1
                 continue
-            item = json.loads(body)
-            ids = [r["id"] for r in item["responses"]]
-            ranks = list(range(1, len(ids) + 1))
-            self.rng.shuffle(ranks)
-            key = uuid.uuid4().hex
+            local["handed"].append((task_id, self.token))
             t0 = time.perf_counter()
-            status, body = self.call("POST", f"/api/assignments/{item['id']}/ranking/",
-                                     {"ranks": [{"response": i, "rank": r} for i, r in zip(ids, ranks)], "seconds_spent": 1.0},
-                                     {"Idempotency-Key": key})
+            status, acknowledged = self.submit(item)
             local["submit"].append(time.perf_counter() - t0)
             if status in (200, 201):
                 local["cycles"] += 1
-                local["acknowledged"].append(item["id"])
+                local["acknowledged"].append(acknowledged)
             else:
                 local["errors"] += 1
         with self.stats["lock"]:
-            for key in ("next", "submit", "acknowledged"):
+            for key in ("next", "submit", "acknowledged", "handed"):
                 self.stats[key].extend(local[key])
             for key in ("cycles", "errors", "empty"):
                 self.stats[key] += local[key]
+
+
+def _cpu_total(processes, reaped=False):
+    import psutil
+
+    seconds = 0.0
+    for p in processes:
+        try:
+            t = p.cpu_times()
+            seconds += t.user + t.system + (t.children_user + t.children_system if reaped else 0.0)
+        except psutil.NoSuchProcess:
+            pass
+    return seconds
+
+
+def tree_cpu_seconds(pid):
+    """CPU seconds of a process and all its descendants, including children that have already exited
+    and been reaped (a PostgreSQL backend that served one short connection, say)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        children = root.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return 0.0
+    return _cpu_total([root], reaped=True) + _cpu_total(children, reaped=True)
+
+
+def own_cpu_seconds():
+    """This process's CPU seconds (the load generator's), without its children (the servers it started)."""
+    import psutil
+
+    return _cpu_total([psutil.Process()])
 
 
 def cpu_seconds(procs, with_postgres):
@@ -175,50 +234,48 @@ def cpu_seconds(procs, with_postgres):
     machine is the benchmark's alone). Says where each cycle's CPU goes on the shared cores."""
     import psutil
 
-    def total(processes):
-        seconds = 0.0
-        for p in processes:
-            try:
-                t = p.cpu_times()
-                seconds += t.user + t.system
-            except psutil.NoSuchProcess:
-                pass
-        return seconds
-
-    def tree(proc):
-        try:
-            root = psutil.Process(proc.pid)
-            return total([root, *root.children(recursive=True)])
-        except psutil.NoSuchProcess:
-            return 0.0
-
-    usage = {"web": tree(procs[0]), "worker": tree(procs[1]) if len(procs) > 1 else 0.0,
-             "load_generator": total([psutil.Process()])}
+    usage = {"web": tree_cpu_seconds(procs[0].pid), "worker": tree_cpu_seconds(procs[1].pid) if len(procs) > 1 else 0.0,
+             "load_generator": own_cpu_seconds()}
     if with_postgres:
-        usage["postgres"] = total(p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres"))
+        usage["postgres"] = _cpu_total(p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres"))
     return usage
 
 
-def run_level(port, tokens, concurrency, seconds, procs, with_postgres):
-    stats = {"lock": threading.Lock(), "next": [], "submit": [], "acknowledged": [], "cycles": 0, "errors": 0, "empty": 0}
-    cpu_before = cpu_seconds(procs, with_postgres)
+def run_level(port, tokens, concurrency, seconds, procs, with_postgres, labeler=Labeler, cpu=None, settle=None):
+    """One closed-loop level. `cpu()` returns CPU seconds so far by component (default: cpu_seconds);
+    `settle()`, if given, waits after the loop (for a worker to finish its queue) before CPU is read again."""
+    cpu = cpu or (lambda: cpu_seconds(procs, with_postgres))
+    stats = {"lock": threading.Lock(), "next": [], "submit": [], "acknowledged": [], "handed": [], "cycles": 0, "errors": 0,
+             "empty": 0}
+    cpu_before = cpu()
     start = time.monotonic()
-    threads = [Labeler(port, tokens[i], start + seconds, stats) for i in range(concurrency)]
+    threads = [labeler(port, tokens[i], start + seconds, stats) for i in range(concurrency)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.monotonic() - start
-    cpu_after = cpu_seconds(procs, with_postgres)
+    if settle:
+        settle()
+    cpu_after = cpu()
     per_cycle = lambda part: round(1000 * (cpu_after[part] - cpu_before[part]) / max(stats["cycles"], 1), 1)  # noqa: E731
     ms = lambda v: round(v * 1000, 1) if v is not None else None  # noqa: E731
     return {
         "concurrency": concurrency, "seconds": round(elapsed, 2), "cycles": stats["cycles"],
+        "calls": len(stats["next"]) + len(stats["submit"]),
         "cycles_per_second": round(stats["cycles"] / elapsed, 1), "errors": stats["errors"], "ran_out_of_tasks": stats["empty"] > 0,
         **{f"{ep}_p{q}_ms": ms(percentile(stats[ep], q)) for ep in ("next", "submit") for q in (50, 95, 99)},
         **{f"cpu_ms_per_cycle_{part}": per_cycle(part) for part in cpu_before},
-        "acknowledged": stats["acknowledged"],
+        "tasks_handed_to_two": handed_to_two(stats["handed"]), "acknowledged": stats["acknowledged"],
     }
+
+
+def handed_to_two(handed):
+    """Tasks that `next` gave to more than one labeler, from (task id, labeler) pairs as the labelers saw them."""
+    holders = {}
+    for task_id, labeler in handed:
+        holders.setdefault(task_id, set()).add(labeler)
+    return sum(1 for who in holders.values() if len(who) > 1)
 
 
 def check_integrity(acknowledged_assignment_ids):

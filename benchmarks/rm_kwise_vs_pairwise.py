@@ -45,6 +45,19 @@ The TRL run, made to do the same work as the others:
 
     python benchmarks/rm_kwise_vs_pairwise.py            # K=4 and K=9
     python benchmarks/rm_kwise_vs_pairwise.py --tiny     # seconds, for the test suite
+    python benchmarks/rm_kwise_vs_pairwise.py --shapes synthetic,hh,oasst   # also at the real data sets' shapes
+
+Shapes (``--shapes``): what prefix reuse and K-wise batching buy depends on how long prompts are next to
+answers. ``synthetic``: every prompt ``--prompt-words`` and every answer ``--answer-words`` words long. ``hh``
+and ``oasst``: each ranking's prompt length and each of its K answers' lengths drawn from the word counts of
+the real data in ``data/`` (HH-RLHF, ``hh-rlhf/train.jsonl.gz``: the dialogue before the last Assistant turn,
+long, and that turn, short: median 63 and 24 words; OASST, ``oasst/rankings_k3plus.jsonl.gz``: the
+conversation up to the prompter's message, short, and each reply, long: median 36 and 94 words), the words
+themselves drawn from the benchmark's vocabulary, so the model and tokenizer stay the same. A real word
+count becomes a token count at 4/3 tokens a word (GPT-2-style BPE on English: about 75 words per 100 tokens),
+and that many tokens of the benchmark's own tokenizer are written (it spends more tokens on a word than a
+real one). Lengths are clipped to fit the context (prompt <= 600, answer <= 400 tokens; the JSON says how
+often the real data exceeds that).
 
 Results: a table on stdout and JSON in benchmarks/results/<name>.json.
 """
@@ -69,26 +82,86 @@ WORDS = ("the a river stone cloud tree house road bird book lamp chair ship door
          "song good bad great poor nice sad lovely ugly quick slow bright dark warm cold").split()
 
 
-def make_rankings(n: int, k: int, prompt_words: int, answer_words: int, seed: int) -> list[dict]:
+SHAPES = ("synthetic", "hh", "oasst")
+CONTEXT = 1152  # the model's positions: room for the longest clipped prompt + answer, with markup
+MAX_PROMPT_TOKENS, MAX_ANSWER_TOKENS = 600, 400
+REAL_TOKENS_PER_WORD = 4 / 3
+
+
+def real_lengths(shape: str) -> tuple[list[int], list[int]]:
+    """(prompt word counts, answer word counts) of a real data set in data/."""
+    from training.engine.data import read_jsonl
+
+    prompts, answers = [], []
+    if shape == "hh":  # {"chosen", "rejected"}: the same dialogue, different last Assistant turns
+        for row in read_jsonl(ROOT / "data" / "hh-rlhf" / "train.jsonl.gz"):
+            cut = row["chosen"].rfind("\n\nAssistant:")
+            prompts.append(len(row["chosen"][:cut].split()))
+            for text in (row["chosen"], row["rejected"]):
+                answers.append(len(text[text.rfind("\n\nAssistant:") + len("\n\nAssistant:"):].split()))
+    elif shape == "oasst":  # K-wise rankings: the conversation up to the prompter's message, then K replies
+        for row in read_jsonl(ROOT / "data" / "oasst" / "rankings_k3plus.jsonl.gz"):
+            prompts.append(sum(len(turn["text"].split()) for turn in row["conversation"]))
+            answers += [len(text.split()) for text in row["responses"]]
+    else:
+        raise ValueError(f"no real data for shape {shape!r}")
+    return prompts, answers
+
+
+def tokens_per_word(tokenizer) -> float:
+    """How many of this tokenizer's tokens a benchmark word costs (BPE merges make it vary by vocabulary)."""
+    rng = random.Random(0)
+    text = " ".join(rng.choice(WORDS) for _ in range(2000))
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"]) / 2000
+
+
+def make_rankings(n: int, k: int, prompt_words: int, answer_words: int, seed: int, shape: str = "synthetic",
+                  token_cost: float = 1.0) -> list[dict]:
+    """n rankings of k answers in random words; lengths fixed (synthetic, in words) or drawn from a real data
+    set's word counts, as tokens (see the module docstring), with `token_cost` tokens per benchmark word."""
     rng = random.Random(seed)
+    if shape == "synthetic":
+        prompt_len = answer_len = None
+    else:
+        prompt_pool, answer_pool = real_lengths(shape)
+
+        def drawn(pool, most):
+            tokens = min(most, rng.choice(pool) * REAL_TOKENS_PER_WORD)
+            return max(1, round(tokens / token_cost))
+
+        prompt_len = lambda: drawn(prompt_pool, MAX_PROMPT_TOKENS)  # noqa: E731
+        answer_len = lambda: drawn(answer_pool, MAX_ANSWER_TOKENS)  # noqa: E731
     out = []
     for _ in range(n):
-        prompt = " ".join(rng.choice(WORDS) for _ in range(prompt_words)) + "?"
-        responses = [" ".join(rng.choice(WORDS) for _ in range(answer_words)) + "." for _ in range(k)]
+        words = prompt_len() if prompt_len else prompt_words
+        prompt = " ".join(rng.choice(WORDS) for _ in range(words)) + "?"
+        responses = [" ".join(rng.choice(WORDS) for _ in range(answer_len() if answer_len else answer_words)) + "."
+                     for _ in range(k)]
         out.append({"prompt": prompt, "responses": responses, "ranks": list(range(1, k + 1))})  # no ties
     return out
+
+
+def clipped_share(shape: str) -> dict | None:
+    """How often the real lengths exceed the clip (so the reader knows what the shape left out)."""
+    if shape == "synthetic":
+        return None
+    prompts, answers = real_lengths(shape)
+    return {"prompts_clipped": sum(x * REAL_TOKENS_PER_WORD > MAX_PROMPT_TOKENS for x in prompts) / len(prompts),
+            "answers_clipped": sum(x * REAL_TOKENS_PER_WORD > MAX_ANSWER_TOKENS for x in answers) / len(answers),
+            "prompt_words_median": sorted(prompts)[len(prompts) // 2], "answer_words_median": sorted(answers)[len(answers) // 2]}
 
 
 def build_model(path: Path, tiny: bool):
     """A small GPT-2 + BPE built from config (weights untrained: speed does not depend on them)."""
     from training.engine.bootstrap import BootstrapConfig, build_model as build, train_tokenizer
 
-    if (path / "config.json").exists():
+    config_file = path / "config.json"
+    if config_file.exists() and json.loads(config_file.read_text()).get("n_positions", 0) >= CONTEXT:
         return path
     text = [" ".join(random.Random(i).choice(WORDS) for _ in range(200)) for i in range(20)]
     tok = train_tokenizer(text, vocab_size=400 if tiny else 1024)
     cfg = BootstrapConfig(vocab_size=400 if tiny else 1024, n_layer=2 if tiny else 4, n_embd=64 if tiny else 256,
-                          n_head=4, context_length=512)
+                          n_head=4, context_length=CONTEXT)
     model = build(cfg, tok)
     model.save_pretrained(str(path))
     tok.save_pretrained(str(path))
@@ -138,8 +211,12 @@ def worker(args) -> dict:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     rm = load_reward_model(args.model, device)
     tok = rm.tokenizer
-    items = [encode_ranking(tok, to_ranking(r), 512) for r in make_rankings(args.rankings, args.k, args.prompt_words,
-                                                                             args.answer_words, seed=args.k)]
+    rankings = make_rankings(args.rankings, args.k, args.prompt_words, args.answer_words, seed=args.k, shape=args.shape,
+                             token_cost=tokens_per_word(tok))
+    items = [encode_ranking(tok, to_ranking(r), CONTEXT) for r in rankings]
+    assert all(len(s) < CONTEXT for item in items for s in item["seqs"]), "a sequence reached the context: truncated"
+    shape_stats = {"shape": args.shape, "mean_sequence_tokens": sum(len(s) for i in items for s in i["seqs"])
+                   / sum(len(i["seqs"]) for i in items)}
     batches = [items[i:i + args.batch_size] for i in range(0, len(items), args.batch_size)]
 
     def pairwise_loss(chunk):
@@ -168,7 +245,7 @@ def worker(args) -> dict:
     if args.mode == "trl":
         with torch.no_grad():  # the K-wise loss at the weights handed to TRL (same as the kwise worker's)
             kwise_first = kwise(batches[0])[0].item()
-        return trl_worker(args, rm, items, batches, device, kwise_first)
+        return {**trl_worker(args, rm, items, batches, device, kwise_first), **shape_stats}
 
     opt = torch.optim.AdamW(rm.parameters(), lr=1e-5)
     step = {"kwise": kwise, "pairwise": pairwise_loss, "prefix": lambda c: kwise(c, prefix=True)}[args.mode]
@@ -192,7 +269,7 @@ def worker(args) -> dict:
     return {"mode": args.mode, "label": LABELS[args.mode], "k": args.k, "rankings": len(items), "steps": len(batches),
             "wall_s": wall, "sequences": sequences, "sequences_per_s": sequences / wall,
             "rankings_per_s": len(items) / wall, "peak_memory_mb": peak_memory_mb(device),
-            "base_memory_mb": base_memory, "device": str(device), "first_batch_loss": first_loss}
+            "base_memory_mb": base_memory, "device": str(device), "first_batch_loss": first_loss, **shape_stats}
 
 
 def trl_worker(args, rm, items, batches, device, kwise_first: float) -> dict:
@@ -293,6 +370,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--tiny", action="store_true", help="seconds-long run (tests)")
     p.add_argument("--ks", default="4,9")
+    p.add_argument("--shapes", default="synthetic", help="prompt/answer lengths: subset of " + ",".join(SHAPES))
     p.add_argument("--modes", default=",".join(MODES), help="subset of " + ",".join(MODES))
     p.add_argument("--rankings", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=8, help="rankings per optimizer step")
@@ -303,6 +381,7 @@ def main(argv=None):
     p.add_argument("--name", default=None)
     p.add_argument("--worker", choices=list(MODES), help=argparse.SUPPRESS)
     p.add_argument("--k", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--shape", default="synthetic", choices=SHAPES, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.rankings is None:
         args.rankings = 16 if args.tiny else 64
@@ -318,6 +397,9 @@ def main(argv=None):
     unknown = set(modes) - set(MODES)
     if unknown or "kwise" not in modes:
         p.error(f"--modes: subset of {','.join(MODES)} including kwise (got {args.modes})")
+    shapes = [x for x in args.shapes.split(",") if x]
+    if not shapes or set(shapes) - set(SHAPES):
+        p.error(f"--shapes: subset of {','.join(SHAPES)} (got {args.shapes})")
     if "trl" in modes and not trl_available():
         print(SKIP_TRL, flush=True)
         modes.remove("trl")
@@ -326,9 +408,9 @@ def main(argv=None):
     results_dir.mkdir(parents=True, exist_ok=True)
     model = Path(args.model) if args.model else build_model(results_dir / (name + "-model"), args.tiny)
     rows = []
-    for k in [int(x) for x in args.ks.split(",")]:
+    for shape, k in [(shape, int(x)) for shape in shapes for x in args.ks.split(",")]:
         for mode in modes:
-            cmd = [sys.executable, __file__, "--worker", mode, "--k", str(k), "--model", str(model),
+            cmd = [sys.executable, __file__, "--worker", mode, "--k", str(k), "--shape", shape, "--model", str(model),
                    "--rankings", str(args.rankings), "--batch-size", str(args.batch_size),
                    "--prompt-words", str(args.prompt_words), "--answer-words", str(args.answer_words),
                    "--threads", str(args.threads)]
@@ -339,10 +421,10 @@ def main(argv=None):
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(json.dumps(rows[-1]), flush=True)  # partial results survive an interrupted run
     summary = []
-    for k in sorted({r["k"] for r in rows}):
-        by = {r["mode"]: r for r in rows if r["k"] == k}
+    for shape, k in [(shape, k) for shape in shapes for k in sorted({r["k"] for r in rows})]:
+        by = {r["mode"]: r for r in rows if r["k"] == k and r["shape"] == shape}
         losses = {m: by[m]["first_batch_loss"] for m in by}
-        s = {"k": k, "loss_kwise": losses["kwise"]}
+        s = {"shape": shape, "k": k, "loss_kwise": losses["kwise"], "mean_sequence_tokens": by["kwise"]["mean_sequence_tokens"]}
         if "pairwise" in by:
             s.update({
                 "speedup_wall": by["pairwise"]["wall_s"] / by["kwise"]["wall_s"],
@@ -358,6 +440,7 @@ def main(argv=None):
             t = by["trl"]
             s.update({
                 "speedup_wall_trl": t["wall_s"] / by["kwise"]["wall_s"],
+                **({"speedup_wall_prefix_trl": t["wall_s"] / by["prefix"]["wall_s"]} if "prefix" in by else {}),
                 "sequences_per_s_ratio_trl": by["kwise"]["sequences_per_s"] / t["sequences_per_s"],
                 "sequence_ratio_trl": t["sequences"] / by["kwise"]["sequences"],
                 "memory_ratio_trl": t["peak_memory_mb"] / by["kwise"]["peak_memory_mb"],
@@ -370,25 +453,28 @@ def main(argv=None):
         else:
             s["same_loss_trl"] = None  # TRL not run
         summary.append(s)
-    print(f"{'K':>3} {'mode':>18} {'wall s':>8} {'seqs':>6} {'seq/s':>8} {'rank/s':>8} {'peak MB':>8} {'base MB':>8}")
+    print(f"{'shape':>9} {'K':>3} {'mode':>18} {'wall s':>8} {'seqs':>6} {'seq/s':>8} {'rank/s':>8} {'peak MB':>8} "
+          f"{'base MB':>8}")
     for r in rows:
-        print(f"{r['k']:>3} {r.get('label', r['mode']):>18} {r['wall_s']:>8.2f} {r['sequences']:>6} "
+        print(f"{r['shape']:>9} {r['k']:>3} {r.get('label', r['mode']):>18} {r['wall_s']:>8.2f} {r['sequences']:>6} "
               f"{r['sequences_per_s']:>8.1f} {r['rankings_per_s']:>8.2f} {r['peak_memory_mb']:>8.0f} "
               f"{r['base_memory_mb']:>8.0f}")
     for s in summary:
+        where = f"{s['shape']}, K={s['k']} (mean {s['mean_sequence_tokens']:.0f} tokens a sequence)"
         if "speedup_wall" in s:
-            print(f"K={s['k']}: pairwise (reimpl.)/kwise wall {s['speedup_wall']:.2f}x"
+            print(f"{where}: pairwise (reimpl.)/kwise wall {s['speedup_wall']:.2f}x"
                   + (f" (prefix {s['speedup_wall_prefix']:.2f}x)" if "speedup_wall_prefix" in s else "")
                   + f", sequences {s['sequence_ratio']:.1f}x, peak memory {s['memory_ratio']:.2f}x, "
                   f"same loss at same weights: {s['same_loss']} ({s['loss_kwise']:.6f} vs {s['loss_pairwise']:.6f})")
         if "speedup_wall_trl" in s:
-            print(f"K={s['k']}: TRL RewardTrainer/kwise wall {s['speedup_wall_trl']:.2f}x, "
+            print(f"{where}: TRL RewardTrainer/kwise wall {s['speedup_wall_trl']:.2f}x"
+                  + (f" (/prefix {s['speedup_wall_prefix_trl']:.2f}x)" if "speedup_wall_prefix_trl" in s else "") + ", "
                   f"seq/s kwise/TRL {s['sequences_per_s_ratio_trl']:.2f}x, sequences {s['sequence_ratio_trl']:.1f}x, "
                   f"peak memory {s['memory_ratio_trl']:.2f}x, same tokens: {s['same_tokens_trl']}, "
                   f"same loss at same weights: {s['same_loss_trl']} (kwise {s['loss_kwise']:.6f}, "
                   f"TRL compute_loss {s['loss_trl']:.6f}, TRL first logged {s['loss_trl_first_logged']:.6f})")
     result = {"name": name, "config": {k: v for k, v in vars(args).items() if k not in ("worker", "k")},
-              "rows": rows, "summary": summary}
+              "shapes": {shape: clipped_share(shape) for shape in shapes}, "rows": rows, "summary": summary}
     (results_dir / f"{name}.json").write_text(json.dumps(result, indent=2, default=str))
     return result
 
