@@ -47,6 +47,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from training.config_help import field_help
+from training.uncertainty import has_ensemble
 from training.launch_checks import check_snapshots
 from training.engine.config import ConfigError, from_dict
 from training.models import DatasetSnapshot, Job, JobKind, JobMetric, JobState, ModelKind, ModelVersion, SnapshotKind
@@ -95,9 +96,16 @@ class PPOFields(PromptFields):
 
 
 @dataclass
+class RMFields:
+    ensemble_heads: int = 0       # 2..64: also train that many bootstrap heads on the RM (uncertainty; 0: none)
+
+
+@dataclass
 class SampleFields(PromptFields):
     labelers_required: int = 1                         # labelers per ranking task
     priority: int = 0
+    order_by_uncertainty: bool = False                 # most uncertain first, by the input RM ensemble (training.uncertainty)
+    uncertainty_budget: int = 0                        # with order_by_uncertainty: keep the N most uncertain (0: all)
 
 
 @dataclass
@@ -145,7 +153,7 @@ def _engine_config(kind):
 JOB_FIELDS = {
     JobKind.BOOTSTRAP: BootstrapFields,
     JobKind.SFT: NoFields,
-    JobKind.RM: NoFields,
+    JobKind.RM: RMFields,
     JobKind.PPO: PPOFields,
     JobKind.SAMPLE: SampleFields,
     JobKind.EVALUATE: EvaluateFields,
@@ -198,6 +206,12 @@ def _check_fields(fields):
             raise JobError("config.split", f"must be one of {', '.join(Split.values)}")
         if fields.limit < 0:
             raise JobError("config.limit", "must be >= 0")
+    if isinstance(fields, RMFields) and fields.ensemble_heads and not 2 <= fields.ensemble_heads <= 64:
+        raise JobError("config.ensemble_heads", "must be 0 (no ensemble) or from 2 to 64")
+    if isinstance(fields, SampleFields) and fields.uncertainty_budget < 0:
+        raise JobError("config.uncertainty_budget", "must be >= 0")
+    if isinstance(fields, SampleFields) and fields.uncertainty_budget and not fields.order_by_uncertainty:
+        raise JobError("config.uncertainty_budget", "a budget picks the most uncertain prompts: set order_by_uncertainty")
     if isinstance(fields, (SampleFields, EvaluateFields)) and not 1 <= fields.labelers_required <= 20:
         raise JobError("config.labelers_required", "must be from 1 to 20")
     if isinstance(fields, EvaluateFields) and fields.mode not in EVALUATION_MODES:
@@ -309,8 +323,14 @@ def resolve_inputs(kind, job_fields, snapshots, models):
         inputs.demonstrations = (by_kind[SnapshotKind.SFT] or [None])[0]
     elif kind == JobKind.SAMPLE:
         inputs.model = one(lms, "input_models", "language model to sample from")
-        if rms:
-            raise JobError("input_models", "a reward model cannot sample answers")
+        if job_fields.order_by_uncertainty:
+            inputs.reward_model = one(rms, "input_models", "reward-model ensemble (config.order_by_uncertainty)")
+            if not has_ensemble(inputs.reward_model.artifact_path):
+                raise JobError("input_models", f"reward model {inputs.reward_model.pk} has no ensemble heads: "
+                                               "train one with config.ensemble_heads")
+        elif rms:
+            raise JobError("input_models", "a reward model cannot sample answers (it can order them: "
+                                           "config.order_by_uncertainty)")
     elif kind == JobKind.EVALUATE:
         _resolve_evaluation(job_fields, inputs, lms, rms, preference, one)
     elif kind == JobKind.DPO:

@@ -57,6 +57,14 @@ def run_rm(job, ctx, fields, config, inputs):
     demonstrations = str(snapshot_path(inputs.demonstrations)) if inputs.demonstrations else None
     result = train_reward_model(inputs.model.artifact_path, str(snapshot_path(inputs.data)), ctx.output_dir, config,
                                 demonstrations=demonstrations, on_progress=ctx.on_progress, should_stop=ctx.should_stop)
+    if fields.ensemble_heads and not result.stopped:
+        from training.engine.ensemble import EnsembleConfig, train_ensemble
+
+        # bootstrap heads on the finished RM's frozen backbone, written beside its own head (uncertainty)
+        train_ensemble(ctx.output_dir, str(snapshot_path(inputs.data)), ctx.output_dir,
+                       EnsembleConfig(heads=fields.ensemble_heads, seed=config.seed, max_length=config.max_length))
+        result.metrics["ensemble_heads"] = fields.ensemble_heads
+        ctx.log(f"trained {fields.ensemble_heads} bootstrap heads for uncertainty")
     return _finish_training(job, ctx, result, parents=[inputs.model])
 
 
@@ -108,19 +116,28 @@ def run_sample(job, ctx, fields, config, inputs):
                  on_progress=ctx.on_progress, should_stop=ctx.should_stop)
     if out.stopped:
         return Outcome({"prompts_sampled": len(out.records)}, stopped=True)
+    records, levels, ranked = out.records, [fields.priority] * len(out.records), None
+    if fields.order_by_uncertainty:
+        from training.uncertainty import priorities, rank_by_uncertainty
+
+        ranked = rank_by_uncertainty(inputs.reward_model.artifact_path, out.records, fields.uncertainty_budget)
+        records, levels = [record for record, _ in ranked], priorities(len(ranked), fields.priority)
     with transaction.atomic():
         tasks = []
-        for record in out.records:
+        for record, priority in zip(records, levels):
             prompt = prompts[record["id"]]
             responses = [Response.objects.create(prompt=prompt, text=text, origin=Origin.MODEL, model_version=inputs.model)
                          for text in record["responses"]]
             task = create_ranking_task(prompt, responses, labelers_required=fields.labelers_required, batch=batch)
-            if fields.priority:
-                Task.objects.filter(pk=task.pk).update(priority=fields.priority)
+            if priority:
+                Task.objects.filter(pk=task.pk).update(priority=priority)
             tasks.append(task.pk)
     ctx.log(f"created {len(tasks)} ranking tasks of K={config.k} (batch {batch})")
-    return Outcome({"tasks": len(tasks), "batch": batch, "k": config.k, "model_version": inputs.model.pk,
-                    "metrics": out.metrics})
+    result = {"tasks": len(tasks), "batch": batch, "k": config.k, "model_version": inputs.model.pk, "metrics": out.metrics}
+    if ranked is not None:  # the order handed out, most uncertain first
+        result.update(order="uncertainty", prompts_sampled=len(out.records), reward_model=inputs.reward_model.pk,
+                      uncertainty=[{"task": t, "uncertainty": u} for t, (_, u) in zip(tasks, ranked)])
+    return Outcome(result)
 
 
 def run_evaluate(job, ctx, fields, config, inputs):

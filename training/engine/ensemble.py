@@ -147,7 +147,9 @@ def _weight(record):
 
 def train_ensemble(model, data, out_dir, config: EnsembleConfig | None = None, on_progress=None,
                    should_stop=None) -> TrainResult:
-    """Train H bootstrap heads (and the backbone) from the LM or RM at ``model`` on rankings/pairs."""
+    """Train H bootstrap heads (and the backbone, if asked) from the LM or RM at ``model`` on rankings/pairs.
+    With ``out_dir`` = ``model`` and the backbone frozen, only the heads file is added: the reward model
+    keeps its own head (a reward-model job's ``ensemble_heads``)."""
     config = config or EnsembleConfig()
     torch.manual_seed(config.seed)
     out_dir = Path(out_dir)
@@ -187,21 +189,28 @@ def train_ensemble(model, data, out_dir, config: EnsembleConfig | None = None, o
         done, metrics = step + 1, {"loss": loss.item() / config.heads}
         if on_progress is not None and (done % config.log_every == 0 or done == len(schedule)):
             on_progress(done, len(schedule), metrics)
-    save_ensemble(ensemble, out_dir, config)
+    if Path(out_dir).resolve() == Path(model).resolve() and not config.train_backbone:
+        save_heads(ensemble, out_dir)
+    else:
+        save_ensemble(ensemble, out_dir, config)
     return TrainResult(str(out_dir), metrics, len(schedule), len(schedule), False)
 
 
 def save_ensemble(ensemble: Ensemble, path, config: EnsembleConfig):
-    from safetensors.torch import save_file
-
     path = Path(path)
     with torch.no_grad():  # the saved reward head is the ensemble's mean reward
         ensemble.rm.head.weight.copy_(ensemble.heads.weight.mean(0, keepdim=True))
         ensemble.rm.head.bias.copy_(ensemble.heads.bias.mean().reshape(1))
     save_reward_model(ensemble.rm, path, {"ensemble_heads": config.heads,
                                           "bootstrap": "Poisson(1) count per ranking per head", "seed": config.seed})
+    save_heads(ensemble, path)
+
+
+def save_heads(ensemble: Ensemble, path):
+    from safetensors.torch import save_file
+
     save_file({"weight": ensemble.heads.weight.detach().contiguous(), "bias": ensemble.heads.bias.detach().contiguous()},
-              str(path / HEADS_FILE))
+              str(Path(path) / HEADS_FILE))
 
 
 def is_ensemble(path) -> bool:
