@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.support import WorkerProcess
+from tests.support.workers import WorkerProcess
 
 
 @pytest.fixture

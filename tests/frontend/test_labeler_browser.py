@@ -11,7 +11,7 @@ from labeling.models import (Assignment, ComparisonPair, Demonstration, Guidelin
                              Response)
 from labeling.ranking import create_demonstration_task, create_ranking_task
 from tests.frontend.conftest import PASSWORD, screenshot, tab_to
-from tests.support import wait_for
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

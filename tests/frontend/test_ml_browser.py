@@ -9,7 +9,7 @@ import pytest
 from labeling.models import Prompt
 from training.models import Job, ModelVersion
 from tests.frontend.conftest import log_in, screenshot
-from tests.support import wait_for
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

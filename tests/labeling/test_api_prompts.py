@@ -4,7 +4,7 @@ import pytest
 from django.test import override_settings
 
 from labeling.models import Prompt
-from tests.labeling.test_api_builders import client_as, prompt, ranking_task
+from tests.support.builders import client_as, prompt, ranking_task
 
 pytestmark = pytest.mark.django_db
 

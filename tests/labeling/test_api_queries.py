@@ -6,7 +6,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from labeling.models import Ranking
-from tests.labeling.test_api_builders import published_guideline, ranking_task, user
+from tests.support.builders import published_guideline, ranking_task, user
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 
 import pytest
 
-from tests.labeling.test_api_builders import client_as, next_work, ranking_task, submit
+from tests.support.builders import client_as, next_work, ranking_task, submit
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from labeling.models import Prompt, Response, Task
-from tests.labeling.test_api_builders import client_as, prompt, ranking_task
+from tests.support.builders import client_as, prompt, ranking_task
 
 pytestmark = pytest.mark.django_db
 

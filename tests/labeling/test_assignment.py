@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from labeling.models import Assignment, AssignmentState
-from tests.labeling.test_api_builders import client_as, demonstration_task, next_work, ranking_task, submit
+from tests.support.builders import client_as, demonstration_task, next_work, ranking_task, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -175,7 +175,7 @@ def test_a_work_item_can_be_fetched_again_only_by_its_labeler(labeler_client):
 
 
 def test_the_work_item_carries_the_current_guideline(labeler_client):
-    from tests.labeling.test_api_builders import published_guideline
+    from tests.support.builders import published_guideline
 
     version = published_guideline(body="Be helpful.")
     ranking_task()

@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from labeling.models import Prompt
 from labeling.prompt_import import import_prompts
-from tests.labeling.test_api_builders import client_as
+from tests.support.builders import client_as
 
 pytestmark = pytest.mark.django_db
 

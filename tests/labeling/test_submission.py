@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from labeling.models import Assignment, ComparisonPair, RankedResponse, Ranking, Task
 from labeling.pairs import expand_rankings
-from tests.labeling.test_api_builders import (client_as, demonstration_task, next_work, published_guideline,
+from tests.support.builders import (client_as, demonstration_task, next_work, published_guideline,
                                               ranking_task, submit)
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ accepted, edited or rejected (with a comment) by an admin."""
 import pytest
 
 from labeling.models import Assignment, Demonstration, Task
-from tests.labeling.test_api_builders import client_as, demonstration_task, next_work, published_guideline, ranking_task
+from tests.support.builders import client_as, demonstration_task, next_work, published_guideline, ranking_task
 
 pytestmark = pytest.mark.django_db
 

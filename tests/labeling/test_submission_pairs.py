@@ -6,8 +6,9 @@ import pytest
 
 from labeling.models import ComparisonPair, Ranking
 from labeling.tasks import sweep_unexpanded_rankings
-from tests.labeling.test_api_builders import client_as, next_work, ranking_task, submit
-from tests.support import broker_down as support_broker_down, wait_for
+from tests.support.builders import client_as, next_work, ranking_task, submit
+from tests.support.waiting import wait_for
+from tests.support.workers import broker_down as support_broker_down
 
 
 @pytest.fixture

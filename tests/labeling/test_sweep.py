@@ -7,7 +7,8 @@ import celery_app
 from labeling.models import Assignment, ComparisonPair, Origin, Prompt, RankedResponse, Ranking, Response
 from labeling.ranking import create_ranking_task
 from labeling.tasks import enqueue_pair_expansion, sweep_unexpanded_rankings
-from tests.support import broker_down, wait_for
+from tests.support.waiting import wait_for
+from tests.support.workers import broker_down
 
 
 def submit_ranking(labeler, ranks):

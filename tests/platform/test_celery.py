@@ -4,7 +4,7 @@ import pytest
 
 from labeling.models import ComparisonPair, Origin, Prompt, RankedResponse, Ranking, Response
 from labeling.ranking import create_ranking_task
-from tests.support import wait_for
+from tests.support.waiting import wait_for
 import celery_app
 
 

@@ -25,7 +25,8 @@ from rest_framework.authtoken.models import Token
 from labeling.models import Assignment, ComparisonPair, Origin, Prompt, RankedResponse, Ranking, Response
 from labeling.ranking import create_ranking_task
 from tests.reliability.services import LiveServer, platform_env
-from tests.support import database_url_for_subprocess, wait_for
+from tests.support.waiting import wait_for
+from tests.support.workers import database_url_for_subprocess
 
 
 def send(redis, task_name, *args):

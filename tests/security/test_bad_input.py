@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 
 from labeling.models import Prompt, Ranking, Task
-from tests.labeling.test_api_builders import client_as, demonstration_task, next_work, ranking_task
+from tests.support.builders import client_as, demonstration_task, next_work, ranking_task
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.wsgi import get_wsgi_application
 from rest_framework.authtoken.models import Token
 
-from tests.labeling.test_api_builders import client_as, demonstration_task, next_work, published_guideline, ranking_task, submit
+from tests.support.builders import client_as, demonstration_task, next_work, published_guideline, ranking_task, submit
 from tests.security.fuzzing import fuzz
 
 MAX_EXAMPLES = 1

@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from accounts.api import LoginThrottle
-from tests.labeling.test_api_builders import client_as, ranking_task
+from tests.support.builders import client_as, ranking_task
 from training.models import DatasetSnapshot
 
 ROOT = Path(__file__).resolve().parents[2]

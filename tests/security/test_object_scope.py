@@ -7,7 +7,7 @@ import json
 import pytest
 
 from labeling.models import Demonstration
-from tests.labeling.test_api_builders import client_as, demonstration_task, next_work, ranking_task, submit
+from tests.support.builders import client_as, demonstration_task, next_work, ranking_task, submit
 
 pytestmark = pytest.mark.django_db
 

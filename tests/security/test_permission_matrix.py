@@ -12,7 +12,7 @@ import re
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
-from tests.labeling.test_api_builders import client_as
+from tests.support.builders import client_as
 
 ANONYMOUS, LABELER, ADMIN, ML = "anonymous", "labeler", "admin", "ml_engineer"
 EVERYONE = {ANONYMOUS, LABELER, ADMIN, ML}

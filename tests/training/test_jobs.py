@@ -134,7 +134,7 @@ def test_a_worker_whose_lock_was_taken_over_is_told_to_stop(db, monkeypatch):
     try:
         assert not ctx.should_stop()
         lock.client.set(lock.key, "elsewhere:1")
-        from tests.support import wait_for
+        from tests.support.waiting import wait_for
         wait_for(ctx.should_stop, timeout=5, message="takeover noticed")
     finally:
         lock.release()

@@ -3,7 +3,7 @@ API, cancel within seconds, and a SIGKILLed worker whose job is resumed from its
 
 import pytest
 
-from tests.support import wait_for
+from tests.support.waiting import wait_for
 from training.jobs import resume_step
 from training.models import Job, JobMetric, JobState, ModelKind, ModelVersion
 

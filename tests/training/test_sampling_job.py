@@ -3,7 +3,7 @@ answers become Response rows and ranking tasks, and the labeling API hands those
 
 import pytest
 
-from tests.support import wait_for
+from tests.support.waiting import wait_for
 from training.models import Job, JobState, ModelKind, ModelVersion
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -1,4 +1,4 @@
-"""Helpers for tests that drive real processes: a Celery worker subprocess on the test database."""
+"""Real processes for tests: a Celery worker subprocess on the test database, the broker taken away."""
 
 import os
 import signal
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def database_url_for_subprocess():
@@ -71,16 +71,6 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
         self._log.close()
-
-
-def wait_for(predicate, timeout=30, interval=0.2, message="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
 @contextmanager

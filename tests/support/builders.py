@@ -1,4 +1,4 @@
-"""Builders shared by the labeling API tests: the smallest prompts, tasks and guidelines they need."""
+"""Builders shared by the labeling API tests: the smallest prompts, tasks, guidelines and clients they need."""
 
 import itertools
 
