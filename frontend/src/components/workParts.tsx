@@ -1,6 +1,6 @@
 /** Pieces shared by the ranking and demonstration screens: the prompt, the guideline panel, skip. */
 
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { Guideline, Message } from "../labelingApi";
 import { Errors } from "./ui";
 
@@ -33,11 +33,13 @@ export function GuidelinePanel(props: { guideline: Guideline | null }) {
 export function SkipForm(props: { onSkip: (reason: string) => Promise<void>; errors: string[] }) {
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState("");
-  if (!open) return <button type="button" class="secondary" onClick={() => setOpen(true)}>Skip this task…</button>;
+  const field = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => { if (open) field.current?.focus(); }, [open]);  // autoFocus does not fire on a later mount
+  if (!open) return <button type="button" class="secondary" id="skip-open" onClick={() => setOpen(true)}>Skip this task…</button>;
   return (
     <form class="skip" onSubmit={(e) => { e.preventDefault(); props.onSkip(reason); }}>
       <label for="skip-reason">Why skip this task?</label>
-      <textarea id="skip-reason" rows={2} value={reason} onInput={(e) => setReason(e.currentTarget.value)} required autoFocus
+      <textarea id="skip-reason" ref={field} rows={2} value={reason} onInput={(e) => setReason(e.currentTarget.value)} required autoFocus
         aria-describedby="skip-errors" />
       <Errors messages={props.errors} id="skip-errors" />
       <div class="row">

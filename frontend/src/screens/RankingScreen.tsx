@@ -4,7 +4,7 @@
  * in "Your ranking". Per answer: a 1–7 score and flags. The draft is kept in localStorage.
  */
 
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { Errors, useApi, ApiState } from "../components/ui";
 import { useDraft } from "../components/useDraft";
@@ -30,7 +30,9 @@ const letter = (i: number) => String.fromCharCode(65 + i);
 
 export function RankingScreen(props: { assignmentId: number }) {
   const { data: item, error, loading } = useApi(() => labeling.assignment(props.assignmentId), [props.assignmentId]);
-  if (!item) return <ApiState error={error} loading={loading} />;
+  // Until the new task has loaded, the previous one (already submitted) must not stay on screen under
+  // the new task's address, with Submit enabled (issue 13, defect 5).
+  if (!item || item.assignmentId !== props.assignmentId) return <ApiState error={error} loading={loading || Boolean(item)} />;
   return <RankingForm item={item} key={item.assignmentId} />;
 }
 
@@ -44,6 +46,10 @@ function RankingForm({ item }: { item: WorkItem }) {
   const [busy, setBusy] = useState(false);
   const [dragged, setDragged] = useState<number | null>(null);
   const cards = useRef<(HTMLElement | null)[]>([]);
+  // Ready to rank at once: the first answer has the focus (digits rank it, ↓ moves on).
+  useEffect(() => { cards.current[0]?.focus(); }, []);
+  const submitRef = useRef<() => void>(() => undefined);
+  useShortcuts(() => submitRef.current());
 
   const update = (change: Partial<Draft>) => updateDraft((d) => ({ ...d, ...change }));
   const setRank = (id: number, rank: number | null) => updateDraft((d) => ({ ...d, ranks: assignRank(d.ranks, id, rank, k) }));
@@ -96,10 +102,13 @@ function RankingForm({ item }: { item: WorkItem }) {
     }
   };
 
+  submitRef.current = () => { if (!busy) submit(); };
   const ranks = normalise(draft.ranks);
   const ties = tiedIds(draft.ranks);
   const ordered = orderByRank(ids, draft.ranks);
   const letterOf = (id: number) => letter(ids.indexOf(id));
+  // The badge and "Your ranking" show the rank the labeler chose, as the select does (issue 13, defect 6).
+  const chosen = (id: number): number | null => draft.ranks[id] ?? null;
   const answerErrors = (i: number) => errorsFor(errors, `ranks.${i}`).concat(errorsFor(errors, `responses.${ids[i]}`));
 
   return (
@@ -110,6 +119,7 @@ function RankingForm({ item }: { item: WorkItem }) {
         {item.leaseExpiresAt ? <p class="muted">Reserved for you until {new Date(item.leaseExpiresAt).toLocaleTimeString()}.</p> : null}
         <Errors messages={otherErrors(errors, ["ranks", "responses", "reason", "all_bad", "unrankable", "comment"])} />
         <PromptView messages={item.messages} />
+        <ShortcutLegend k={k} />
         <p class="hint" id="rank-help">
           Select an answer (Tab or ↑/↓) and press a digit 1–{k} to give it that rank; 1 is best. The same digit on two
           answers is a tie. 0 clears a rank. You can also drag answers in “Your ranking”, or move them there with Alt+↑/↓.
@@ -131,7 +141,7 @@ function RankingForm({ item }: { item: WorkItem }) {
                 >
                   <header>
                     <span class="answer-letter">Answer {letter(i)}</span>
-                    <span class="rank-badge" data-testid="rank-badge">{rank ? `Rank ${rank}${ties.has(r.id) ? " (tie)" : ""}` : "Unranked"}</span>
+                    <span class="rank-badge" data-testid="rank-badge">{chosen(r.id) ? `Rank ${chosen(r.id)}${ties.has(r.id) ? " (tie)" : ""}` : "Unranked"}</span>
                   </header>
                   <p class="text">{r.text}</p>
                   <div class="marks">
@@ -197,7 +207,7 @@ function RankingForm({ item }: { item: WorkItem }) {
                   requestAnimationFrame(() => (list?.children[Math.max(0, Math.min(k - 1, index + step))] as HTMLElement | undefined)?.focus());
                 }}
               >
-                <span class="chip-rank">{ranks[id] ?? "–"}</span> Answer {letterOf(id)}
+                <span class="chip-rank">{chosen(id) ?? "–"}</span> Answer {letterOf(id)}
                 {ties.has(id) ? <span class="tie"> tie</span> : null}
               </li>
             ))}
@@ -223,5 +233,35 @@ function RankingForm({ item }: { item: WorkItem }) {
         </section>
       </div>
     </div>
+  );
+}
+
+/** Ctrl+Enter (⌘+Enter) submits; Alt+S opens the skip form. */
+function useShortcuts(onSubmit: () => void) {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); onSubmit(); }
+      else if (e.altKey && (e.key === "s" || e.key === "S" || e.code === "KeyS")) {
+        e.preventDefault();
+        (document.getElementById("skip-open") as HTMLButtonElement | null)?.click();
+      }
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, []);
+}
+
+function ShortcutLegend(props: { k: number }) {
+  return (
+    <details class="legend" data-testid="shortcut-legend">
+      <summary>Keyboard shortcuts</summary>
+      <dl>
+        <dt>↑ / ↓ (or k / j)</dt><dd>select the previous / next answer</dd>
+        <dt>1 – {props.k}</dt><dd>give the selected answer that rank (the same digit twice is a tie)</dd>
+        <dt>0 or Backspace</dt><dd>clear its rank</dd>
+        <dt>Ctrl + Enter</dt><dd>submit the ranking</dd>
+        <dt>Alt + S</dt><dd>skip this task (you give a reason)</dd>
+      </dl>
+    </details>
   );
 }
