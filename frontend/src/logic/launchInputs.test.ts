@@ -19,4 +19,10 @@ describe("launch form preselects the inputs a job kind takes", () => {
     expect(preselect("sft", [], [])).toEqual({ snapshots: [], models: [] });
     expect(preselect("bootstrap", snapshots, models)).toEqual({ snapshots: [], models: [] });
   });
+
+  it("an evaluation preselects by its mode", () => {
+    expect(preselect("evaluate", snapshots, models)).toEqual({ snapshots: [4], models: [3] });
+    expect(preselect("evaluate", snapshots, models, "reward_win_rate")).toEqual({ snapshots: [], models: [2, 1, 3] });
+    expect(preselect("evaluate", snapshots, models, "human_comparison")).toEqual({ snapshots: [], models: [2, 1] });
+  });
 });

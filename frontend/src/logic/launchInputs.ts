@@ -21,7 +21,12 @@ function preferred(items: Item[], kinds: string[]): number[] {
   return [];
 }
 
-export function preselect(kind: string, snapshots: Item[], models: Item[]): { snapshots: number[]; models: number[] } {
+/** The two newest language models (candidate and baseline of a comparison). */
+function twoNewest(models: Item[]): number[] {
+  return models.filter((m) => LANGUAGE_MODELS.includes(m.kind)).sort((a, b) => b.id - a.id).slice(0, 2).map((m) => m.id);
+}
+
+export function preselect(kind: string, snapshots: Item[], models: Item[], mode = "rm_accuracy"): { snapshots: number[]; models: number[] } {
   const preference = newest(snapshots, ["rankings", "pairs"]);
   const sft = newest(snapshots, ["sft"]);
   switch (kind) {
@@ -31,7 +36,10 @@ export function preselect(kind: string, snapshots: Item[], models: Item[]): { sn
     case "dpo": return { snapshots: preference, models: preferred(models, ["sft", "policy", "base"]) };
     case "bon": return { snapshots: [], models: [...preferred(models, ["sft", "policy", "base"]), ...newest(models, ["rm"])] };
     case "sample": return { snapshots: [], models: newest(models, LANGUAGE_MODELS) };
-    case "evaluate": return { snapshots: preference, models: newest(models, ["rm"]) };
+    case "evaluate":
+      if (mode === "reward_win_rate") return { snapshots: [], models: [...twoNewest(models), ...newest(models, ["rm"])] };
+      if (mode === "human_comparison") return { snapshots: [], models: twoNewest(models) };
+      return { snapshots: preference, models: newest(models, ["rm"]) };
     default: return { snapshots: [], models: [] };
   }
 }

@@ -1,11 +1,15 @@
-/** The evaluation win-rate table: how often each model's answers beat the baseline's, with intervals. */
+/** Evaluation: how often each model's answers beat the baseline's (win rates with intervals), and how
+ * often each reward model agrees with people's rankings (RM accuracy, from rm_accuracy jobs). */
 
 import { api, rows } from "../api";
-import { ApiState, pct, useApi } from "../components/ui";
+import { ApiState, Link, pct, useApi } from "../components/ui";
 
 export function Evaluation() {
   const table = useApi(() => api.get(`/api/evaluations/win-rates/`), []);
   const items: any[] = rows(table.data?.rows ?? table.data);
+  const accuracy = useApi(async () => rows(await api.get(`/api/jobs/?kind=evaluate&state=succeeded&ordering=-id&limit=50`))
+    .filter((j: any) => j.result?.mode === "rm_accuracy"), []);
+  const runs: any[] = accuracy.data ?? [];
   return (
     <section class="page">
       <h1>Evaluation</h1>
@@ -23,6 +27,25 @@ export function Evaluation() {
                 <td>{pct(r.win_rate)}</td>
                 <td>{r.ci_low != null ? `${pct(r.ci_low)} – ${pct(r.ci_high)}` : r.interval ? `${pct(r.interval[0])} – ${pct(r.interval[1])}` : "—"}</td>
                 <td>{[r.wins, r.ties, r.losses].map((x) => x ?? "—").join(" / ")}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <h2>Reward-model accuracy</h2>
+      <p class="hint">Share of a snapshot's comparison pairs where the reward model scores the answer people preferred higher.</p>
+      <ApiState error={accuracy.error} loading={accuracy.loading && !accuracy.data} empty={runs.length === 0} emptyText="No reward-model evaluations yet." />
+      {runs.length ? (
+        <table data-testid="rm-accuracy">
+          <thead><tr><th scope="col">Reward model</th><th scope="col">Snapshot</th><th scope="col">Pair accuracy</th><th scope="col">Pairs</th><th scope="col">Job</th></tr></thead>
+          <tbody>
+            {runs.map((j) => (
+              <tr>
+                <td>#{j.result.judge}</td>
+                <td>#{j.result.snapshot}</td>
+                <td>{pct(j.result.accuracy)}</td>
+                <td>{j.result.pairs ?? "—"}</td>
+                <td><Link href={`/ml/jobs/${j.id}`}>#{j.id}</Link></td>
               </tr>
             ))}
           </tbody>

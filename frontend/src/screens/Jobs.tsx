@@ -56,10 +56,10 @@ function LaunchForm(props: { onLaunched: (id: number) => void }) {
   const [modelIds, setModelIds] = useState<string[]>([]);
   // Preselect the newest inputs of the kinds this job takes, again whenever the kind changes.
   useEffect(() => {
-    const picked = preselect(kind, snapshots.data ?? [], models.data ?? []);
+    const picked = preselect(kind, snapshots.data ?? [], models.data ?? [], String(values.mode ?? "rm_accuracy"));
     setSnapshotIds(picked.snapshots.map(String));
     setModelIds(picked.models.map(String));
-  }, [kind, snapshots.data, models.data]);
+  }, [kind, snapshots.data, models.data, values.mode]);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
 

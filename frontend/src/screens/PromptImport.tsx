@@ -5,7 +5,7 @@
  */
 
 import { useState } from "preact/hooks";
-import { api, ApiError } from "../api";
+import { api, ApiError, rows } from "../api";
 import { Errors } from "../components/ui";
 import { isCsv, previewCsv } from "../logic/csv";
 import { CATEGORIES, previewJsonl, PreviewRow, SPLITS } from "../logic/jsonl";
@@ -27,6 +27,14 @@ export function serverLineErrors(body: any): Record<number, string> {
   return out;
 }
 
+/** One demonstration task per newly imported prompt of the sft split; returns how many were created. */
+async function askForDemonstrations(ids: number[]): Promise<number> {
+  const created = new Set(ids);
+  const sft = rows(await api.get(`/api/prompts/?split=sft&ordering=-id&limit=500`)).filter((p: any) => created.has(p.id));
+  for (const prompt of sft) await api.post(`/api/tasks/`, { kind: "demonstration", prompt_id: prompt.id });
+  return sft.length;
+}
+
 export function PromptImport() {
   const [content, setContent] = useState("");
   const [fileName, setFileName] = useState("");
@@ -38,6 +46,7 @@ export function PromptImport() {
   const [result, setResult] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [allowDuplicates, setAllowDuplicates] = useState(false);
+  const [demonstrations, setDemonstrations] = useState(false);
 
   const load = async (file: File | undefined) => {
     if (!file) return;
@@ -62,9 +71,10 @@ export function PromptImport() {
       const data = await api.post(`/api/prompts/import/`, body);
       setLineErrors({});
       const skipped: { line: number }[] = data?.skipped ?? [];
+      const asked = demonstrations ? await askForDemonstrations(data?.ids ?? []) : 0;
       setResult(`Imported ${data?.created ?? "the"} prompts.` + (skipped.length
         ? ` Skipped ${skipped.length} identical to prompts already stored or to an earlier line (line${skipped.length === 1 ? "" : "s"} ${skipped.map((x) => x.line).join(", ")}).`
-        : ""));
+        : "") + (demonstrations ? ` Asked labelers for ${asked} demonstration${asked === 1 ? "" : "s"}.` : ""));
     } catch (err) {
       const e = err as ApiError;
       const lines = serverLineErrors(e.body);
@@ -98,6 +108,9 @@ export function PromptImport() {
         <label for="import-duplicates">Import duplicates</label>
         <label class="check"><input id="import-duplicates" type="checkbox" checked={allowDuplicates}
           onChange={(e) => setAllowDuplicates(e.currentTarget.checked)} />also prompts identical to ones already stored</label>
+        <label for="import-demonstrations">Demonstrations</label>
+        <label class="check"><input id="import-demonstrations" type="checkbox" checked={demonstrations}
+          onChange={(e) => setDemonstrations(e.currentTarget.checked)} />ask labelers to write a demonstration of each new <code>sft</code> prompt</label>
       </div>
       <Errors messages={errors} />
       {result ? <p class="notice" role="status">{result}</p> : null}
