@@ -163,6 +163,7 @@ class LabelStudio:
         self.package, self.version = found.stdout.split()
 
     def start(self, cluster, n_labelers, items, port):
+        progress("Label Studio: migrating its database, making users and the project")
         self.cluster = cluster
         data = ROOT / "var" / "label-studio-data"
         shutil.rmtree(data, ignore_errors=True)
@@ -187,7 +188,9 @@ class LabelStudio:
             cwd=self.package, env=self.env, stdout=open(logs / "label-studio-web.log", "ab"), stderr=subprocess.STDOUT,
             start_new_session=True)
         wait_for_http(port, "/api/version", "var/logs/label-studio-web.log")
+        started = time.monotonic()
         self.import_tasks(made["owner_token"], items)
+        progress(f"Label Studio: {len(items)} tasks imported through its API in {time.monotonic() - started:.0f} s")
         LabelStudioLabeler.project = self.project
         return self.tokens
 
@@ -216,6 +219,10 @@ class LabelStudio:
 
     def stop(self):
         stop_process(self.process)
+
+
+def progress(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def wait_for_http(port, path, log, seconds=120):
@@ -307,6 +314,9 @@ def markdown(report):
         value = row.get(f"cpu_ms_per_cycle_{part}")
         return "–" if value is None or (part == "worker" and row["system"] == "label_studio") else f"{value:.1f}"
 
+    def worker_sql(row):
+        return "–" if row["system"] == "label_studio" else f"{row['sql_per_cycle_worker']:.1f}"
+
     lines = [f"Machine: {report['machine']}. {report['seconds_per_level']:g} s per level, K = {report['k']}, one labeler per "
              f"task, PostgreSQL {report['postgres']} (private cluster, shared by both), {report['started']}.", "",
              "| labelers | system | cycles/s | next p50 / p95 / p99 ms | submit p50 / p95 / p99 ms | CPU ms per cycle: "
@@ -318,12 +328,15 @@ def markdown(report):
             f"{ms(row, 'submit')} | {cpu(row, 'web')} / {cpu(row, 'worker')} / {cpu(row, 'postgres')} = "
             f"**{row['cpu_ms_per_cycle_server']:.1f}** | {row['sql_per_call_web']:.1f} "
             f"(+{row['transaction_control_per_call_web']:.1f} tx) | "
-            f"{row['sql_per_cycle_worker']:.1f} | {row['tasks_handed_to_two']} | {row['errors']} |")
+            f"{worker_sql(row)} | {row['tasks_handed_to_two']} | {row['errors']} |")
     if report["ratios"]:
         lines += ["", "| labelers | platform / Label Studio cycles/s | Label Studio / platform server CPU per cycle |",
                   "|---|---|---|"]
         lines += [f"| {r['concurrency']} | {r['cycles_per_second']:.2f}× | {r['server_cpu_per_cycle']:.2f}× |"
                   for r in report["ratios"]]
+    short = [f"{NAMES[r['system']]} at {r['concurrency']}" for r in report["levels"] if r["ran_out_of_tasks"]]
+    if short:
+        lines += ["", f"**Ran out of tasks** ({', '.join(short)}): those levels stopped early; rerun with more --tasks."]
     lines += ["", "Integrity at the end: " + "; ".join(f"{NAMES[s]}: {', '.join(f'{k} {v}' for k, v in i.items())}"
                                                       for s, i in report["integrity"].items()), ""]
     return "\n".join(lines)
@@ -379,6 +392,7 @@ def main(argv=None):
         items = labeling_load.make_items(args.tasks, args.k)
         runs = {}
         if "platform" in systems:
+            progress("platform: seeding its database, starting gunicorn and the Celery worker")
             redis_url, redis_process = ensure_redis(ROOT / "var" / "load-redis")
             tokens = labeling_load.setup_database(cluster.url(PLATFORM_DB), max(levels), args.tasks, args.k, 1)
             port = free_port()
