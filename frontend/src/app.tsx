@@ -14,6 +14,7 @@ import { PromptImport } from "./screens/PromptImport";
 import { Guidelines } from "./screens/Guidelines";
 import { Review } from "./screens/Review";
 import { Dashboard } from "./screens/Dashboard";
+import { Quality } from "./screens/Quality";
 import { Jobs } from "./screens/Jobs";
 import { JobDetail } from "./screens/JobDetail";
 import { Snapshots } from "./screens/Snapshots";
@@ -38,6 +39,7 @@ export const ROUTES: Route[] = [
   { pattern: "/work/demonstration/:id", roles: [LABELER], title: "Write a demonstration", view: (p) => <DemonstrationScreen assignmentId={Number(p.id)} /> },
   { pattern: "/history", roles: [LABELER], title: "My history", nav: true, view: (_, me) => <History me={me} /> },
   { pattern: "/manage/dashboard", roles: [ADMIN], title: "Progress", nav: true, view: () => <Dashboard /> },
+  { pattern: "/manage/quality", roles: [ADMIN], title: "Quality", nav: true, view: () => <Quality /> },
   { pattern: "/manage/guidelines", roles: [ADMIN], title: "Guidelines", nav: true, view: () => <Guidelines /> },
   { pattern: "/manage/import", roles: [ADMIN], title: "Import prompts", nav: true, view: () => <PromptImport /> },
   { pattern: "/manage/review", roles: [ADMIN], title: "Review", nav: true, view: () => <Review /> },
