@@ -4,9 +4,10 @@ before any demonstration was accepted was queued, then failed in the worker with
 
 from __future__ import annotations
 
+from training.errors import JobError
 from training.models import JobKind, SnapshotKind
 
-# Which snapshot kinds each job kind reads (training.jobs.resolve_inputs says which part each plays).
+# Which snapshot kinds each job kind reads (training.launch.resolve_inputs says which part each plays).
 TAKES = {
     JobKind.BOOTSTRAP: set(SnapshotKind.values),  # any snapshot's text joins the pretraining text
     JobKind.SFT: {SnapshotKind.SFT},
@@ -29,8 +30,6 @@ EMPTY_HINT = {
 
 def check_snapshots(kind, snapshots):
     """Raise JobError("input_snapshots") naming the first snapshot of a wrong kind or with no rows."""
-    from training.jobs import JobError
-
     takes = TAKES.get(kind, set())
     for snapshot in snapshots:
         if snapshot.kind not in takes:

@@ -1,4 +1,5 @@
-"""One function per job kind: read the job's inputs, call the engine, register what it made.
+"""One function per job kind: read the job's inputs, call the engine, register what it made. The top
+of the job modules: it imports launch (configs, inputs) and execution (Outcome); they never import it.
 
 Each runner gets the job and its RunContext (`on_progress`, `should_stop`, `log`, `output_dir`) and
 returns an Outcome. Training runners resume by themselves: the engine restarts from the newest
@@ -11,7 +12,9 @@ import shutil
 from django.db import transaction
 
 from training import evaluation, registry
-from training.jobs import JobError, Outcome, resolve_inputs, snapshot_path, split_config
+from training.execution import Outcome
+from training.job_config import split_config
+from training.launch import resolve_inputs, select_prompts, snapshot_path
 from training.models import JobKind
 
 
@@ -116,6 +119,7 @@ def run_sample(job, ctx, fields, config, inputs):
                  on_progress=ctx.on_progress, should_stop=ctx.should_stop)
     if out.stopped:
         return Outcome({"prompts_sampled": len(out.records)}, stopped=True)
+    out.records, dedupe = _distinct_answers(out.records, prompts, config, inputs, ctx)
     records, levels, ranked = out.records, [fields.priority] * len(out.records), None
     if fields.order_by_uncertainty:
         from training.uncertainty import priorities, rank_by_uncertainty
@@ -133,11 +137,35 @@ def run_sample(job, ctx, fields, config, inputs):
                 Task.objects.filter(pk=task.pk).update(priority=priority)
             tasks.append(task.pk)
     ctx.log(f"created {len(tasks)} ranking tasks of K={config.k} (batch {batch})")
-    result = {"tasks": len(tasks), "batch": batch, "k": config.k, "model_version": inputs.model.pk, "metrics": out.metrics}
+    result = {"tasks": len(tasks), "batch": batch, "k": config.k, "model_version": inputs.model.pk,
+              "metrics": {**out.metrics, **dedupe}}
     if ranked is not None:  # the order handed out, most uncertain first
         result.update(order="uncertainty", prompts_sampled=len(out.records), reward_model=inputs.reward_model.pk,
                       uncertainty=[{"task": t, "uncertainty": u} for t, (_, u) in zip(tasks, ranked)])
     return Outcome(result)
+
+
+def _distinct_answers(records, prompts, config, inputs, ctx):
+    """Storable, different answers per prompt (training/answers.py), sampling duplicates again with
+    another seed; a prompt left with fewer than two different answers gets no task."""
+    import dataclasses
+
+    from labeling.models import MIN_K
+    from training.answers import distinct_answers
+    from training.engine.sampling import sample
+
+    def resample(ids, round_):
+        again = dataclasses.replace(config, seed=config.seed + 7919 * round_)
+        return sample(inputs.model.artifact_path, prompt_records([prompts[i] for i in ids]), None, again,
+                      should_stop=ctx.should_stop).records
+
+    records, stats = distinct_answers(records, config.k, resample)
+    kept = [r for r in records if len(r["responses"]) >= MIN_K]
+    stats["prompts_without_two_answers"] = len(records) - len(kept)
+    if stats["duplicate_answers"]:
+        ctx.log("identical answers: {duplicate_answers}; prompts sampled again: {resampled_prompts}; tasks with "
+                "fewer than K answers: {tasks_with_fewer_answers}; prompts left out: {prompts_without_two_answers}".format(**stats))
+    return kept, stats
 
 
 def run_evaluate(job, ctx, fields, config, inputs):
@@ -194,27 +222,6 @@ RUNNERS = {
 
 
 # ---- inputs from the database --------------------------------------------------------------------
-
-
-def select_prompts(fields):
-    """The prompts a job works on: config.prompt_ids, else every prompt of config.split (in id order)."""
-    from labeling.models import Prompt
-
-    if fields.prompt_ids:
-        prompts = list(Prompt.objects.filter(pk__in=fields.prompt_ids).order_by("pk"))
-        missing = set(fields.prompt_ids) - {p.pk for p in prompts}
-        if missing:
-            raise JobError("config.prompt_ids", f"prompts {sorted(missing)} do not exist")
-    else:
-        queryset = Prompt.objects.order_by("pk")
-        if fields.split:
-            queryset = queryset.filter(split=fields.split)
-        prompts = list(queryset[:fields.limit] if fields.limit else queryset)
-    if fields.limit:
-        prompts = prompts[:fields.limit]
-    if not prompts:
-        raise JobError("config.split", f"no prompts to work on (split {fields.split or 'any'})")
-    return prompts
 
 
 def prompt_records(prompts):

@@ -1,5 +1,5 @@
 """Celery tasks of the training app (queue `gpu`, one job per worker: `--concurrency 1`, prefetch 1).
-Thin shells around training.jobs, where the life cycle and the crash recovery are explained."""
+Thin shells around training.jobs; training.execution and training.job_lock explain running and crash recovery."""
 
 import logging
 import threading

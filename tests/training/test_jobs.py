@@ -6,7 +6,8 @@ import socket
 
 import pytest
 
-from training import jobs
+from training import execution, jobs
+from training.job_lock import JobLock
 from training.models import Job, JobMetric, JobState, ModelKind, ModelVersion
 
 TEXTS = [f"User: Tell me about the {n}.\nAssistant: The {n} is {a}." for n in ("apple", "river", "stone", "cloud")
@@ -72,12 +73,12 @@ def test_a_stop_request_checkpoints_and_a_second_attempt_resumes_from_it(db, mon
         polls.append(1)
         return len(polls) == 4  # should_stop is polled after every step
 
-    monkeypatch.setattr(jobs.RunContext, "should_stop", stop_once_after_step_4)
+    monkeypatch.setattr(execution.RunContext, "should_stop", stop_once_after_step_4)
     assert jobs.execute(job.pk) == JobState.CANCELLED
     assert jobs.resume_step(job.output_dir) == 4
 
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING)  # as a dead worker leaves it
-    monkeypatch.setattr(jobs.RunContext, "should_stop", lambda self: False)
+    monkeypatch.setattr(execution.RunContext, "should_stop", lambda self: False)
     assert jobs.execute(job.pk) == JobState.SUCCEEDED
     job.refresh_from_db()
     assert job.attempts == 2 and job.result["resumed_from_steps"] == [4]
@@ -94,7 +95,7 @@ def test_a_failing_job_is_failed_with_its_error(db):
 
 def test_a_live_lock_makes_a_duplicate_delivery_do_nothing(db):
     job = jobs.create_job("bootstrap", TINY)
-    other = jobs.JobLock(job.pk)
+    other = JobLock(job.pk)
     other.owner = f"{socket.gethostname()}:{os.getppid()}"  # a live process of this host
     assert other.acquire()
     try:
@@ -108,12 +109,12 @@ def test_a_live_lock_makes_a_duplicate_delivery_do_nothing(db):
 def test_recovery_resends_a_running_job_whose_worker_process_is_dead(db):
     job = jobs.create_job("bootstrap", TINY)
     Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, celery_task_id="x")
-    dead = jobs.JobLock(job.pk)
+    dead = JobLock(job.pk)
     dead.owner = f"{socket.gethostname()}:{2 ** 22 + 12345}"  # no such pid
     assert dead.acquire()
     alive = jobs.create_job("bootstrap", TINY)
     Job.objects.filter(pk=alive.pk).update(state=JobState.RUNNING, celery_task_id="y")
-    live = jobs.JobLock(alive.pk)
+    live = JobLock(alive.pk)
     assert live.acquire()
     try:
         assert jobs.recover_jobs() == [job.pk]
@@ -127,10 +128,10 @@ def test_a_worker_whose_lock_was_taken_over_is_told_to_stop(db, monkeypatch):
     race the new one: its heartbeat sees another owner and should_stop turns true."""
     monkeypatch.setenv("JOB_LOCK_TTL", "1")
     job = jobs.create_job("bootstrap", TINY)
-    lock = jobs.JobLock(job.pk)
+    lock = JobLock(job.pk)
     assert lock.acquire()
     lock.start_heartbeat()
-    ctx = jobs.RunContext(job, lock)
+    ctx = execution.RunContext(job, lock)
     try:
         assert not ctx.should_stop()
         lock.client.set(lock.key, "elsewhere:1")
