@@ -31,9 +31,10 @@ class IsAdminOrReadOnlyForStaff(BasePermission):
 
 
 class IsMLEngineerOrAdminReadOnly(BasePermission):
-    """ML engineers write; admins read (jobs, models, snapshots)."""
+    """ML engineers write; admins only read (jobs, models, snapshots): launching, cancelling and
+    registering are the ML team's decisions, as the README says."""
 
     def has_permission(self, request, view):
         if request.method in SAFE_METHODS:
             return has_role(request.user, ADMIN, ML_ENGINEER)
-        return has_role(request.user, ML_ENGINEER, ADMIN)
+        return has_role(request.user, ML_ENGINEER)

@@ -27,13 +27,10 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subque
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from labeling.errors import Conflict, RuleError  # noqa: F401  (Conflict: imported from here by callers)
 from labeling.models import Assignment, AssignmentState, Task, TaskKind, TaskResponse
 
 MAX_CLAIM_ROUNDS = 3
-
-
-class Conflict(Exception):
-    """The request is well formed but the state of the object forbids it (HTTP 409)."""
 
 
 def lease_duration():
@@ -165,3 +162,19 @@ def expire_leases(now=None):
     now = now or timezone.now()
     return Assignment.objects.filter(state=AssignmentState.LEASED, lease_expires_at__lte=now).update(
         state=AssignmentState.EXPIRED)
+
+
+def change_labelers_required(task_id, value):
+    """Set a task's labelers_required, never below the labelers already at work on it: its submitted
+    labels plus its unexpired leases. Lowering it under a live lease would turn that labeler's
+    submission into a 409 and lose their work, so it is refused (RuleError, a 400); the admin can
+    lower it once those leases are submitted or expire. The task row is locked, so no lease is
+    granted between the count and the update."""
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=task_id)
+        leased = Assignment.objects.filter(task=task, state=AssignmentState.LEASED,
+                                           lease_expires_at__gt=timezone.now()).count()
+        if value < task.completed_count + leased:
+            raise RuleError("labelers_required", f"at least {task.completed_count + leased}: {task.completed_count} "
+                            f"labelers completed this task and {leased} hold a lease on it")
+        Task.objects.filter(pk=task_id).update(labelers_required=value)

@@ -22,12 +22,17 @@ answers have origin "import". Imports are all-or-nothing: every line is read and
 any is malformed nothing is written and the errors name each bad line as {line, field, message}.
 Otherwise one transaction writes everything with bulk inserts and expands the comparison pairs, so
 the data is ready to export when the import returns.
+
+Limits: a line holding a lone surrogate or a NUL anywhere is a bad line (labeling.text); a gzip'd
+file stops with TooLarge (413) once it has decompressed settings.IMPORT_MAX_DECOMPRESSED_BYTES, and a
+corrupt one is a file error, not a crash.
 """
 
 import gzip
 import io
 import json
 import re
+import zlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -37,8 +42,10 @@ from django.utils import timezone
 
 from labeling.models import (MAX_K, MIN_K, Assignment, AssignmentState, Category, Origin, Prompt, RankedResponse,
                              Ranking, Response, Split, Task, TaskKind, TaskResponse)
+from labeling.errors import RuleError, TooLarge
 from labeling.pairs import expand_rankings
-from labeling.ranking import RuleError, competition_ranks, last_user_text
+from labeling.ranking import competition_ranks, last_user_text
+from labeling.text import check_text
 
 FORMATS = ("kwise", "hh-rlhf", "oasst")
 ROLES = ("system", "user", "assistant")
@@ -76,6 +83,24 @@ class ImportResult:
 # ---- reading ----------------------------------------------------------------------------------------
 
 
+class CappedReader(io.RawIOBase):
+    """A decompressing stream that raises TooLarge past `limit` bytes (a gzip bomb stops early)."""
+
+    def __init__(self, stream, limit):
+        self.stream, self.limit, self.read_so_far = stream, limit, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data = self.stream.read(len(buffer))
+        self.read_so_far += len(data)
+        if self.read_so_far > self.limit:
+            raise TooLarge("file", f"the file decompresses to more than {self.limit} bytes")
+        buffer[:len(data)] = data
+        return len(data)
+
+
 def read_lines(source):
     """(line number, text) of each non-blank line of a path or binary file; gzip is detected."""
     raw = open(source, "rb") if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__") else source
@@ -83,7 +108,9 @@ def read_lines(source):
         raw.seek(0)
         head = raw.read(2)
         raw.seek(0)
-        stream = gzip.GzipFile(fileobj=raw) if head == b"\x1f\x8b" else raw
+        stream = raw
+        if head == b"\x1f\x8b":
+            stream = io.BufferedReader(CappedReader(gzip.GzipFile(fileobj=raw), settings.IMPORT_MAX_DECOMPRESSED_BYTES))
         for number, line in enumerate(io.TextIOWrapper(stream, encoding="utf-8"), start=1):
             if line.strip():
                 yield number, line
@@ -252,12 +279,13 @@ def read_rankings(source, fmt=None, split=None):
                     data = json.loads(text)
                 except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply for json
                     raise RuleError("line", f"not valid JSON ({exc})") from None
+                check_text(data)
                 fmt = fmt or detect_format(data)
                 records.extend(PARSERS[fmt](data, number, split))
             except RuleError as exc:
                 if len(errors) < MAX_ERRORS:
                     errors.append({"line": number, "field": exc.field, "message": exc.message})
-    except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         errors.append({"line": None, "field": "file", "message": f"cannot read the file: {exc}"})
     if not records and not errors:
         errors.append({"line": None, "field": "file", "message": "no rankings found in the file"})

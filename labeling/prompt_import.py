@@ -23,6 +23,7 @@ from django.db import transaction
 
 from labeling.models import MAX_K, Category, Origin, Prompt, Response, Split, TaskKind
 from labeling.ranking import RuleError, create_demonstration_task, create_ranking_task, last_user_text
+from labeling.text import check_text
 
 ROLES = ("system", "user", "assistant")
 FORMATS = ("jsonl", "csv")
@@ -184,7 +185,7 @@ def _collect(content, fmt, build):
             break
         if error is None:
             try:
-                rows.append(build(record))
+                rows.append(build(check_text(record)))  # no lone surrogate or NUL is stored (labeling.text)
                 continue
             except RuleError as exc:
                 error = exc

@@ -7,7 +7,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -19,6 +18,9 @@ from labeling.gold import ESTIMATES, WeightRule, gold_report
 from labeling.models import Ranking, Requeue, RequeueRule, Split
 from labeling.ranking import RuleError
 from labeling.requeue import check_rule
+from labeling.text import check_text
+from web.params import id_field, query
+from web.parsers import CheckedFormParser, CheckedMultiPartParser
 
 _SCOPE = [OpenApiParameter("guideline_version", int, description="Only rankings made under this guideline version."),
           OpenApiParameter("split", str, enum=Split.values, description="Only rankings of prompts in this split.")]
@@ -26,17 +28,13 @@ _SCOPE = [OpenApiParameter("guideline_version", int, description="Only rankings 
 
 def _scoped_rankings(request):
     """Rankings narrowed by ?guideline_version= and ?split=; a bad value is a 400 naming it."""
+    params = query(request, guideline_version=id_field(required=False, error_messages={"invalid": "give a guideline version id"}),
+                   split=serializers.ChoiceField(choices=Split.values, required=False))
     rankings = Ranking.objects.all()
-    version = request.query_params.get("guideline_version")
-    if version:
-        if not version.isdigit():
-            raise serializers.ValidationError({"guideline_version": ["give a guideline version id"]})
-        rankings = rankings.filter(guideline_version_id=int(version))
-    split = request.query_params.get("split")
-    if split:
-        if split not in Split.values:
-            raise serializers.ValidationError({"split": [f"use one of {', '.join(Split.values)}"]})
-        rankings = rankings.filter(task__prompt__split=split)
+    if "guideline_version" in params:
+        rankings = rankings.filter(guideline_version_id=params["guideline_version"])
+    if "split" in params:
+        rankings = rankings.filter(task__prompt__split=params["split"])
     return rankings
 
 
@@ -114,7 +112,7 @@ class RankingImportSerializer(serializers.Serializer):
                    "pairs": serializers.IntegerField(), "errors": serializers.ListField()})})
 @api_view(["POST"])
 @permission_classes([IsAdmin])
-@parser_classes([MultiPartParser, FormParser])
+@parser_classes([CheckedMultiPartParser, CheckedFormParser])
 def import_ranking_file(request):
     """Import rankings (K-wise, HH-RLHF or OpenAssistant trees). All-or-nothing: a file with a bad
     line writes nothing and answers 400 listing every bad line as {line, field, message}."""
@@ -122,7 +120,7 @@ def import_ranking_file(request):
     serializer.is_valid(raise_exception=True)
     upload = serializer.validated_data["file"]
     result = import_rankings(upload.file, serializer.validated_data.get("format"),
-                             serializer.validated_data.get("split"), name=upload.name)
+                             serializer.validated_data.get("split"), name=check_text(upload.name, "file"))
     return Response(result.as_dict(), status=status.HTTP_201_CREATED if result.ok else status.HTTP_400_BAD_REQUEST)
 
 

@@ -6,16 +6,8 @@ exactly one rank, 1 = best, ties allowed, stored in competition form (1, 2, 2, 4
 
 from django.db import transaction
 
+from labeling.errors import RuleError  # noqa: F401  (raised here; imported from here by older callers)
 from labeling.models import MAX_K, MIN_K, Task, TaskKind, TaskResponse
-
-
-class RuleError(ValueError):
-    """A broken labeling rule, tied to the request field it came from (for a 400 naming it)."""
-
-    def __init__(self, field, message):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def competition_ranks(ranks):

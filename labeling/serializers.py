@@ -8,6 +8,7 @@ labelers' work.
 """
 
 from django.conf import settings
+from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
 
 from labeling.models import (MAX_K, Assignment, Demonstration, Flag, Guideline, GuidelineVersion, Prompt, Ranking,
@@ -16,6 +17,8 @@ from labeling.prompt_import import prompt_fields, task_fields
 from labeling.ranking import RuleError
 
 MAX_SECONDS = 7 * 24 * 3600
+MAX_ID = 2**63 - 1  # ids are 64-bit: a bigger one is a 400, not a database overflow
+MAX_PRIORITY = 2**15 - 1  # Task.priority is a 16-bit integer column
 IDEMPOTENCY_KEY_LENGTH = 100
 
 
@@ -116,11 +119,19 @@ class PromptSerializer(serializers.ModelSerializer):
             raise rule_error_to_validation(exc) from None
 
 
+class FileContent(serializers.CharField):
+    """A whole file as one string: a NUL in it is left to the importer, which names its line."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+
+
 class ImportRequestSerializer(serializers.Serializer):
     """An import: a `file` upload (multipart) or the file's `content` as a string."""
 
     file = serializers.FileField(required=False)
-    content = serializers.CharField(required=False, trim_whitespace=False, allow_blank=True)
+    content = FileContent(required=False, trim_whitespace=False, allow_blank=True)
     format = serializers.ChoiceField(choices=["jsonl", "csv"], required=False,
                                      help_text="Default: from the file name (.csv) or jsonl.")
     source = serializers.CharField(required=False, max_length=200, allow_blank=True)
@@ -177,6 +188,7 @@ class TaskSerializer(serializers.ModelSerializer):
     prompt = PromptBrief(read_only=True)
     responses = TaskResponseOut(source="task_responses", many=True, read_only=True)
     is_gold = serializers.BooleanField(read_only=True)
+    priority = serializers.IntegerField(required=False, min_value=-MAX_PRIORITY, max_value=MAX_PRIORITY)
 
     class Meta:
         model = Task
@@ -197,14 +209,14 @@ class TaskCreateSerializer(serializers.Serializer):
     and the answers to rank (`responses`: 2..9 strings; none for a demonstration task)."""
 
     kind = serializers.ChoiceField(choices=TaskKind.choices, default=TaskKind.RANKING)
-    prompt_id = serializers.IntegerField(required=False)
+    prompt_id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     prompt = serializers.JSONField(required=False)
     category = serializers.CharField(required=False)
     split = serializers.CharField(required=False)
     responses = BoundedList(child=serializers.JSONField(), max_length=MAX_K, required=False, default=list)
     gold_ranks = BoundedList(child=serializers.JSONField(), max_length=MAX_K, required=False, allow_null=True)
-    labelers_required = serializers.IntegerField(required=False, default=1)
-    priority = serializers.IntegerField(required=False, default=0)
+    labelers_required = serializers.IntegerField(required=False, default=1, min_value=1, max_value=100)
+    priority = serializers.IntegerField(required=False, default=0, min_value=-MAX_PRIORITY, max_value=MAX_PRIORITY)
     batch = serializers.CharField(required=False, max_length=200, allow_blank=True, default="")
 
     def validate(self, attrs):
@@ -301,7 +313,7 @@ def work_item(assignment, texts, guideline):
 
 
 class RankedItemIn(serializers.Serializer):
-    response = serializers.IntegerField(help_text="A response id of the task.")
+    response = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="A response id of the task.")
     rank = serializers.IntegerField(help_text="1 = best; equal ranks are ties (stored as 1, 2, 2, 4).")
     score = serializers.IntegerField(min_value=1, max_value=7, required=False, allow_null=True)
     flags = BoundedList(child=serializers.ChoiceField(choices=Flag.choices), max_length=len(Flag.values),
@@ -380,6 +392,8 @@ class DemonstrationSubmitSerializer(serializers.Serializer):
 class DemonstrationSerializer(serializers.ModelSerializer):
     prompt_text = serializers.CharField(source="prompt.text", read_only=True)
     text = LimitedText(trim_whitespace=False)
+    # as the submit form and the table's CHECK constraint (seconds_spent >= 0) have it
+    seconds_spent = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=MAX_SECONDS)
 
     class Meta:
         model = Demonstration

@@ -1,9 +1,10 @@
 """Labeling workflow API: guidelines, prompts, tasks, next task, rankings, demonstrations.
 
-Thin shells: each view checks the request shape (serializers.py), calls the rule it stands for
-(assignment.py, submission.py, guidelines.py, prompt_import.py) and maps broken rules to HTTP:
-RuleError -> 400 naming the field, Conflict -> 409, someone else's object -> 404 (every queryset is
-scoped to what the caller may see, so a guessed id finds nothing).
+Thin shells: each view checks the request shape (serializers.py) and calls the rule it stands for
+(assignment.py, submission.py, guidelines.py, prompt_import.py). A broken rule raises one of
+labeling.errors (RuleError, Conflict, TooLarge), which web/errors.py turns into HTTP for every view at
+once; someone else's object is a 404 (every queryset is scoped to what the caller may see, so a
+guessed id finds nothing).
 
 Routes (all under /api/):
 - guidelines/ (+ {id}/versions/), guideline-versions/{id}/ (+ publish/)
@@ -13,7 +14,6 @@ Routes (all under /api/):
 """
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -22,7 +22,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, parsers, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
@@ -30,36 +30,12 @@ from accounts.permissions import IsAdmin, IsAdminOrReadOnlyForStaff, IsLabeler
 from accounts.roles import ADMIN, ML_ENGINEER, user_roles
 from labeling import filters, guidelines, prompt_import, submission
 from labeling import serializers as s
-from labeling.assignment import Conflict, next_assignments
+from labeling.assignment import change_labelers_required, next_assignments
+from labeling.errors import Conflict, TooLarge
 from labeling.models import (Assignment, AssignmentState, Demonstration, Guideline, GuidelineVersion, Prompt, Ranking,
                              RankedResponse, Response as Answer, Task, TaskResponse)
-from labeling.ranking import RuleError
-
-
-class ConflictError(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The object's state does not allow this."
-    default_code = "conflict"
-
-
-class BodyTooLarge(APIException):
-    """A body over its limit, refused from its Content-Length before it is read or parsed."""
-
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
-
-
-class RulesAsHttp:
-    """Broken rules become HTTP answers: RuleError 400 (naming the field), Conflict 409, missing 404."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, Conflict):
-            exc = ConflictError(str(exc))
-        elif isinstance(exc, RuleError):
-            exc = ValidationError({exc.field: [exc.message]})
-        elif isinstance(exc, ObjectDoesNotExist):
-            exc = NotFound()
-        return super().handle_exception(exc)
+from labeling.text import check_text
+from web.parsers import CheckedFormParser, CheckedMultiPartParser, JSONObjectParser
 
 
 def roles(request):
@@ -79,7 +55,7 @@ def check_body_size(request, limit):
     except ValueError:
         length = 0
     if length > limit:
-        raise BodyTooLarge(f"The request body is {length} bytes; at most {limit}.")
+        raise TooLarge(None, f"The request body is {length} bytes; at most {limit}.")
 
 
 def ranking_body_limit():
@@ -107,7 +83,7 @@ class TextUploadParser(parsers.BaseParser):
         return {"content": prompt_import.decode(raw), "format": "csv" if "csv" in (media_type or "") else "jsonl"}
 
 
-IMPORT_PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser, TextUploadParser]
+IMPORT_PARSERS = [JSONObjectParser, CheckedMultiPartParser, CheckedFormParser, TextUploadParser]
 
 
 def read_import(request):
@@ -131,7 +107,7 @@ def read_import(request):
         source = options.get("source") or upload.name
     else:
         content, fmt, source = options["content"], options.get("format") or "jsonl", options.get("source", "")
-    return content, fmt, {**options, "source": source}
+    return content, fmt, {**options, "source": check_text(source, "source")}  # a file name is stored too
 
 
 def import_response(result):
@@ -158,7 +134,7 @@ IMPORT_DOC = dict(
 @extend_schema_view(
     versions=extend_schema(methods=["GET"], responses=s.GuidelineVersionSerializer(many=True)),
 )
-class GuidelineViewSet(RulesAsHttp, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+class GuidelineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                        mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Labeling guidelines. Everyone signed in reads them; admins create them and add versions."""
 
@@ -189,7 +165,7 @@ class GuidelineViewSet(RulesAsHttp, mixins.ListModelMixin, mixins.RetrieveModelM
         return self.get_paginated_response(s.GuidelineVersionSerializer(page, many=True).data)
 
 
-class GuidelineVersionViewSet(RulesAsHttp, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+class GuidelineVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
                               mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Guideline versions. A draft can be edited or deleted; once published it is frozen."""
 
@@ -227,7 +203,7 @@ class GuidelineVersionViewSet(RulesAsHttp, mixins.ListModelMixin, mixins.Retriev
 # Prompts and tasks
 
 
-class PromptViewSet(RulesAsHttp, viewsets.ModelViewSet):
+class PromptViewSet(viewsets.ModelViewSet):
     """Prompts. Admins create, edit and delete them until they are used (by a task, a response or a
     demonstration); ML engineers read them."""
 
@@ -271,7 +247,7 @@ class PromptViewSet(RulesAsHttp, viewsets.ModelViewSet):
 
 
 @extend_schema_view(create=extend_schema(request=s.TaskCreateSerializer, responses={201: s.TaskSerializer}))
-class TaskViewSet(RulesAsHttp, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                   mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Labeling tasks (admins create and tune them; ML engineers read). Labelers get tasks through
     work/next/ only, never here (a task may carry a gold ranking)."""
@@ -288,6 +264,14 @@ class TaskViewSet(RulesAsHttp, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def get_queryset(self):
         return Task.objects.select_related("prompt").prefetch_related(
             Prefetch("task_responses", queryset=TaskResponse.objects.select_related("response"))).order_by("id")
+
+    def perform_update(self, serializer):
+        with transaction.atomic():
+            if "labelers_required" in serializer.validated_data:  # never below the labelers at work on it
+                value = serializer.validated_data.pop("labelers_required")
+                change_labelers_required(serializer.instance.pk, value)
+                serializer.instance.labelers_required = value
+            serializer.save()
 
     def create(self, request, *args, **kwargs):
         """One task: `prompt_id` or `prompt` (text or conversation), `responses` (2..9 texts; none for a
@@ -330,7 +314,7 @@ def work_items(assignments):
     return [s.work_item(a, texts, guideline) for a in assignments]
 
 
-class WorkViewSet(RulesAsHttp, viewsets.GenericViewSet):
+class WorkViewSet(viewsets.GenericViewSet):
     """A labeler's work queue."""
 
     queryset = Assignment.objects.none()  # for the schema; get_queryset scopes every request
@@ -354,7 +338,7 @@ class WorkViewSet(RulesAsHttp, viewsets.GenericViewSet):
     def next_task(self, request):
         """The next task for you, under a lease of settings.LEASE_MINUTES: your own unexpired lease
         first, else a task that still needs labelers and that you have not done or skipped."""
-        form = s.NextRequestSerializer(data={**request.query_params.dict(), **request.data})
+        form = s.NextRequestSerializer(data={**request.query_params.dict(), **request.data})  # data: an object (web.parsers)
         form.is_valid(raise_exception=True)
         prefetch = form.validated_data["prefetch"]
         assignments = next_assignments(request.user, form.validated_data.get("kind"), count=2 if prefetch else 1)
@@ -396,7 +380,7 @@ class WorkViewSet(RulesAsHttp, viewsets.GenericViewSet):
         return counts
 
 
-class AssignmentViewSet(RulesAsHttp, viewsets.GenericViewSet):
+class AssignmentViewSet(viewsets.GenericViewSet):
     """Your own assignments: see one, submit its ranking or demonstration, or skip it."""
 
     queryset = Assignment.objects.none()  # for the schema; get_queryset scopes every request
@@ -466,7 +450,7 @@ def _int_id(pk):
 # Labels: demonstrations and rankings
 
 
-class DemonstrationViewSet(RulesAsHttp, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+class DemonstrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
                            viewsets.GenericViewSet):
     """Demonstrations: labelers see and edit their own until reviewed; admins see all and review them;
     ML engineers read them."""
@@ -502,7 +486,7 @@ class DemonstrationViewSet(RulesAsHttp, mixins.ListModelMixin, mixins.RetrieveMo
         return Response(s.DemonstrationSerializer(demo).data)
 
 
-class RankingViewSet(RulesAsHttp, viewsets.ReadOnlyModelViewSet):
+class RankingViewSet(viewsets.ReadOnlyModelViewSet):
     """Rankings: admins and ML engineers read all; a labeler reads only their own."""
 
     queryset = Ranking.objects.none()  # for the schema; get_queryset scopes every request

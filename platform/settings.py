@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "web.middleware.ContentSecurityPolicyMiddleware",
+    "web.middleware.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -142,10 +144,14 @@ STORAGES = {
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 
-# Request size limits: a ranking is tiny; an import file is bounded. Bigger bodies get 413/400.
+# Request size limits: a ranking is tiny; an import file is bounded. A body over API_MAX_BODY_BYTES
+# gets a JSON 413 before it is read (web/middleware.py); a gzip'd import stops with a 413 once it has
+# decompressed IMPORT_MAX_DECOMPRESSED_BYTES (a 63 KB gzip can expand to 64 MB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024))
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", DATA_UPLOAD_MAX_MEMORY_SIZE))
+IMPORT_MAX_DECOMPRESSED_BYTES = int(os.environ.get("IMPORT_MAX_DECOMPRESSED_BYTES", 4 * DATA_UPLOAD_MAX_MEMORY_SIZE))
 
 # REST API
 REST_FRAMEWORK = {
@@ -154,7 +160,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # The edge (web/): every body through these parsers, every answer through a renderer that can't
+    # fail on stored text, every page through bounded limit/offset, every error through one handler.
+    "DEFAULT_PARSER_CLASSES": ["web.parsers.JSONObjectParser", "web.parsers.CheckedFormParser",
+                               "web.parsers.CheckedMultiPartParser"],
+    "DEFAULT_RENDERER_CLASSES": ["web.renderers.SafeJSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "DEFAULT_PAGINATION_CLASS": "web.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -166,7 +178,7 @@ REST_FRAMEWORK = {
     # Throttles identify a client by REMOTE_ADDR; behind N reverse proxies set NUM_PROXIES=N. Left
     # unset, DRF would trust any client-sent X-Forwarded-For, and a forged one dodges login throttling.
     "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", 0)),
-    "EXCEPTION_HANDLER": "accounts.api.exception_handler",
+    "EXCEPTION_HANDLER": "web.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "RLHF platform API",

@@ -12,7 +12,6 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from accounts.permissions import IsMLEngineer, IsMLEngineerOrAdminReadOnly
-from labeling.ranking import RuleError
 from training.datasets import freeze_snapshot
 from training.models import DatasetSnapshot, SnapshotKind
 
@@ -53,10 +52,7 @@ class SnapshotList(generics.ListCreateAPIView):
     def post(self, request, *args, **kwargs):
         form = FreezeSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            snapshot = freeze_snapshot(user=request.user, **form.validated_data)
-        except RuleError as exc:
-            raise serializers.ValidationError({exc.field: [exc.message]}) from None
+        snapshot = freeze_snapshot(user=request.user, **form.validated_data)  # a RuleError is a 400 naming its field
         return Response(SnapshotSerializer(snapshot).data, status=status.HTTP_201_CREATED)
 
 

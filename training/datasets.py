@@ -50,6 +50,8 @@ CHUNK = 500
 def _id_list(value, name):
     if not isinstance(value, list):
         raise RuleError(name, "give a list")
+    if any(isinstance(v, int) and not 0 < v < 2**63 for v in value):  # ids are 64-bit: no database overflow
+        raise RuleError(name, "ids are whole numbers from 1 to 2^63 - 1")
     return value
 
 
@@ -128,7 +130,13 @@ def answer_field(prompt, text):
 
 
 def dumps(record):
-    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+    text = json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate stored before the edge refused them: escape it ("\ud800")
+            text = json.dumps(record, ensure_ascii=True, separators=(", ", ": "))
+    return text
 
 
 # ---- selecting labels ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
@@ -24,15 +24,7 @@ from training import evaluation, jobs, registry
 from training.models import Job, JobMetric, ModelVersion
 from training.serializers import (JobDetailSerializer, JobLaunchSerializer, JobMetricSerializer, JobSerializer,
                                   ModelRegisterSerializer, ModelVersionSerializer)
-
-
-def job_error_response(exc):
-    """{"config": {"learning_rate": ["must be > 0"]}} for `config.learning_rate`; 409 for state conflicts."""
-    if exc.status == 409:
-        return Response({"detail": exc.message}, status=409)
-    head, _, rest = exc.field.partition(".")
-    body = {head: {rest: [exc.message]}} if rest else {head: [exc.message]}
-    return Response(body, status=exc.status)
+from web.params import MAX_ID, query
 
 
 class JobList(generics.ListCreateAPIView):
@@ -51,12 +43,9 @@ class JobList(generics.ListCreateAPIView):
     def post(self, request, *args, **kwargs):
         launch = JobLaunchSerializer(data=request.data)
         launch.is_valid(raise_exception=True)
-        try:
-            with transaction.atomic():
-                job = jobs.create_job(created_by=request.user, **launch.validated_data)
-                jobs.submit(job)
-        except jobs.JobError as exc:
-            return job_error_response(exc)
+        with transaction.atomic():  # a JobError (web/errors.py: 400 naming `config.<field>`, 409) rolls back
+            job = jobs.create_job(created_by=request.user, **launch.validated_data)
+            jobs.submit(job)
         return Response(JobDetailSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
@@ -71,11 +60,7 @@ class JobDetail(generics.RetrieveAPIView):
 @permission_classes([IsMLEngineerOrAdminReadOnly])
 def cancel_job(request, pk):
     """Cancel a job: a queued one never runs; a running one stops within seconds and ends `cancelled`."""
-    job = get_object_or_404(Job, pk=pk)
-    try:
-        job = jobs.cancel(job)
-    except jobs.JobError as exc:
-        return job_error_response(exc)
+    job = jobs.cancel(get_object_or_404(Job, pk=pk))  # 409 (a JobError) when it already finished
     return Response(JobDetailSerializer(job).data)
 
 
@@ -85,13 +70,10 @@ def cancel_job(request, pk):
 @permission_classes([IsMLEngineerOrAdminReadOnly])
 def job_metrics(request, pk):
     """The job's metrics time series, in step order."""
-    job = get_object_or_404(Job, pk=pk)
-    points = JobMetric.objects.filter(job=job)
-    after = request.query_params.get("after_step")
-    if after is not None:
-        if not after.lstrip("-").isdigit():
-            return Response({"after_step": ["must be an integer"]}, status=400)
-        points = points.filter(step__gt=int(after))
+    params = query(request, after_step=serializers.IntegerField(required=False, min_value=-1, max_value=MAX_ID))
+    points = JobMetric.objects.filter(job=get_object_or_404(Job, pk=pk))
+    if "after_step" in params:
+        points = points.filter(step__gt=params["after_step"])
     return Response(JobMetricSerializer(points, many=True).data)
 
 

@@ -28,7 +28,10 @@ def test_session_authenticated_writes_need_the_csrf_token(make_user):
     make_user("labeler", username="carol")
     ranking_task(k=2)
     browser = APIClient(enforce_csrf_checks=True)
-    assert browser.post("/api/auth/login/", {"username": "carol", "password": PASSWORD}, format="json").status_code == 200
+    browser.get("/")  # the UI's page sets the csrftoken cookie
+    login = browser.post("/api/auth/login/", {"username": "carol", "password": PASSWORD}, format="json",
+                         HTTP_X_CSRFTOKEN=browser.cookies["csrftoken"].value)
+    assert login.status_code == 200
     refused = browser.post("/api/work/next/", {}, format="json")
     assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
     token = browser.cookies["csrftoken"].value

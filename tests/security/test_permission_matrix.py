@@ -24,7 +24,7 @@ READ = {"get", "head", "options"}
 # (path regex, methods or None for all, roles allowed). First match wins.
 RULES = [
     (r"^/api/auth/(token|login|logout)/$", None, EVERYONE),
-    (r"^/api/auth/me/$", None, SIGNED_IN),
+    (r"^/api/auth/(me|tokens)/", None, SIGNED_IN),  # tokens: scoped, your own (admins: everyone's)
     (r"^/api/(guidelines|guideline-versions)/", READ, SIGNED_IN),
     (r"^/api/(guidelines|guideline-versions)/", None, {ADMIN}),
     (r"^/api/(prompts|tasks)/", READ, STAFF),
@@ -37,10 +37,9 @@ RULES = [
     (r"^/api/quality/", None, {ADMIN}),
     (r"^/api/imports/", None, {ADMIN}),
     (r"^/api/snapshots/\{[a-z_]+\}/download/$", READ, STAFF),
-    # The ML team's objects: ML engineers write, admins read; the permission class lets admins
-    # (superusers of the platform) write too.
+    # The ML team's objects: ML engineers write (freeze, launch, cancel, register), admins only read.
     (r"^/api/(snapshots|jobs|models|evaluations)/", READ, STAFF),
-    (r"^/api/(snapshots|jobs|models|evaluations)/", None, STAFF),
+    (r"^/api/(snapshots|jobs|models|evaluations)/", None, {ML}),
 ]
 
 

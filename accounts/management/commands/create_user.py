@@ -1,4 +1,5 @@
-"""Create (or update) a user in one of the roles: `manage.py create_user alice --role labeler`."""
+"""Create (or update) a user in one of the roles: `manage.py create_user alice --role labeler`.
+A user has one role: on an existing user, --role replaces the role they had."""
 
 import os
 
@@ -36,5 +37,7 @@ class Command(BaseCommand):
         user.is_staff = role == ADMIN  # admins may use Django admin too
         user.save()
         ensure_roles()
+        # one role per user: giving a new role takes the old one away (an admin made a labeler loses admin)
+        user.groups.remove(*Group.objects.filter(name__in=ROLES).exclude(name=role))
         user.groups.add(Group.objects.get(name=role))
         self.stdout.write(f"{username}: {role}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from labeling.models import Category, Split
+from labeling.management.commands.import_rankings import printable
 from labeling.prompt_import import FORMATS, decode, guess_format, import_prompts
 from labeling.ranking import RuleError
 
@@ -27,18 +28,18 @@ class Command(BaseCommand):
     def handle(self, path, format=None, split=None, category=None, source=None, **options):
         file = Path(path)
         if not file.is_file():
-            raise CommandError(f"{path}: no such file")
+            raise CommandError(printable(f"{path}: no such file"))
         try:
             content = decode(file.read_bytes())
         except RuleError as exc:
-            raise CommandError(f"{path}: {exc.message}") from None
-        defaults = {"split": split, "category": category, "source": source if source is not None else file.name}
+            raise CommandError(printable(f"{path}: {exc.message}")) from None
+        defaults = {"split": split, "category": category, "source": source if source is not None else printable(file.name)}
         result = import_prompts(content, format or guess_format(file.name), defaults)
         if result.errors:
             for error in result.errors[:MAX_ERRORS_SHOWN]:
-                self.stderr.write(f"{path}:{error['line']}: {error['field']}: {error['message']}")
+                self.stderr.write(printable(f"{path}:{error['line']}: {error['field']}: {error['message']}"))
             more = len(result.errors) - MAX_ERRORS_SHOWN
             if more > 0:
                 self.stderr.write(f"... and {more} more bad lines")
-            raise CommandError(f"{len(result.errors)} bad line(s) in {path}; nothing was imported")
-        self.stdout.write(self.style.SUCCESS(f"imported {result.created} prompts from {path}"))
+            raise CommandError(printable(f"{len(result.errors)} bad line(s) in {path}; nothing was imported"))
+        self.stdout.write(self.style.SUCCESS(printable(f"imported {result.created} prompts from {path}")))

@@ -8,8 +8,14 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from labeling.errors import DomainError
 from labeling.importers import FORMATS, import_rankings
 from labeling.models import Split
+
+
+def printable(text):
+    """Text any terminal encoding takes: a path from a non-UTF-8 file system carries lone surrogates."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class Command(BaseCommand):
@@ -23,13 +29,16 @@ class Command(BaseCommand):
     def handle(self, path, format=None, split=None, **options):
         file = Path(path)
         if not file.is_file():
-            raise CommandError(f"no such file: {path}")
+            raise CommandError(printable(f"no such file: {path}"))
         started = time.monotonic()
-        result = import_rankings(file, format, split, name=file.name)
+        try:
+            result = import_rankings(file, format, split, name=printable(file.name))  # stored: valid text
+        except DomainError as exc:  # e.g. TooLarge: a gzip that decompresses past the limit
+            raise CommandError(printable(f"{path}: {exc}")) from None
         if not result.ok:
             for error in result.errors:
                 where = f"line {error['line']}" if error["line"] else "file"
-                self.stderr.write(f"{path}: {where}: {error['field']}: {error['message']}")
+                self.stderr.write(printable(f"{path}: {where}: {error['field']}: {error['message']}"))
             raise CommandError(f"{len(result.errors)} error(s); nothing was imported")
-        self.stdout.write(f"imported {result.rankings} rankings ({result.format}) with {result.pairs} pairs "
-                          f"in {time.monotonic() - started:.1f}s")
+        self.stdout.write(printable(f"imported {result.rankings} rankings ({result.format}) with {result.pairs} pairs "
+                          f"in {time.monotonic() - started:.1f}s"))

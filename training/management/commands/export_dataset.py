@@ -3,8 +3,11 @@ labels (with optional filters) and copy its JSON Lines file to PATH (`-` for sta
 `--snapshot ID` exports an existing snapshot instead."""
 
 import json
+import os
 import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -29,6 +32,48 @@ class Command(BaseCommand):
         parser.add_argument("--include-submitted", action="store_true", help="sft: also unreviewed demonstrations")
 
     def handle(self, **options):
+        out = None if options["out"] == "-" else self.open_destination(options["out"])
+        try:
+            snapshot = self.snapshot(options)
+            self.copy(snapshot, out, options["out"])
+        finally:
+            if out is not None and not out.closed:
+                out.close()
+                Path(out.name).unlink(missing_ok=True)
+        self.stderr.write(f"snapshot {snapshot.id} ({snapshot.kind}, sha256 {snapshot.content_hash}): "
+                          f"{json.dumps(snapshot.counts)} -> {options['out']}")
+
+    @staticmethod
+    def open_destination(path):
+        """A temporary file beside PATH, opened before anything is frozen: a destination that can't be
+        written fails here, leaving no snapshot behind. It is renamed onto PATH once written."""
+        target = Path(path)
+        if target.is_dir():
+            raise CommandError(f"{path}: is a directory; give a file name")
+        try:
+            return tempfile.NamedTemporaryFile("wb", dir=target.parent, prefix=f".{target.name}.", suffix=".part",
+                                               delete=False)
+        except OSError as exc:
+            raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    @staticmethod
+    def copy(snapshot, out, path):
+        try:
+            with open(snapshot.file_path, "rb") as source:
+                if out is None:
+                    shutil.copyfileobj(source, sys.stdout.buffer)
+                    sys.stdout.flush()
+                    return
+                shutil.copyfileobj(source, out)
+            out.close()
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(out.name, 0o666 & ~umask)  # as a plain open() would have made it, not the temp file's 0600
+            os.replace(out.name, path)
+        except OSError as exc:
+            raise CommandError(str(exc)) from None
+
+    def snapshot(self, options):
         if options["snapshot"] is not None:
             snapshot = DatasetSnapshot.objects.filter(pk=options["snapshot"]).first()
             if snapshot is None:
@@ -48,15 +93,4 @@ class Command(BaseCommand):
                 snapshot = freeze_snapshot(options["kind"], filters, name=options["name"])
             except RuleError as exc:
                 raise CommandError(f"{exc.field}: {exc.message}") from None
-        try:
-            with open(snapshot.file_path, "rb") as source:
-                if options["out"] == "-":
-                    shutil.copyfileobj(source, sys.stdout.buffer)
-                    sys.stdout.flush()
-                else:
-                    with open(options["out"], "wb") as out:
-                        shutil.copyfileobj(source, out)
-        except OSError as exc:
-            raise CommandError(str(exc)) from None
-        self.stderr.write(f"snapshot {snapshot.id} ({snapshot.kind}, sha256 {snapshot.content_hash}): "
-                          f"{json.dumps(snapshot.counts)} -> {options['out']}")
+        return snapshot
