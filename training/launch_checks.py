@@ -30,9 +30,9 @@ EMPTY_HINT = {
 
 def check_snapshots(kind, snapshots):
     """Raise JobError("input_snapshots") naming the first snapshot of a wrong kind or with no rows."""
-    takes = TAKES.get(kind, set())
+    takes = TAKES.get(kind)  # a kind not listed here checks its own inputs (training.jobs.resolve_inputs)
     for snapshot in snapshots:
-        if snapshot.kind not in takes:
+        if takes is not None and snapshot.kind not in takes:
             wanted = " or ".join(sorted(takes)) + " snapshots" if takes else "no snapshot"
             raise JobError("input_snapshots", f"snapshot #{snapshot.pk} is a {snapshot.kind} snapshot; a {kind} job takes {wanted}")
         rows = (snapshot.counts or {}).get(ROWS.get(snapshot.kind, ""))

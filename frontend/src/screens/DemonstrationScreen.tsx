@@ -13,7 +13,8 @@ interface Draft { text: string; startedAt: number; key: string }
 
 export function DemonstrationScreen(props: { assignmentId: number }) {
   const { data: item, error, loading } = useApi(() => labeling.assignment(props.assignmentId), [props.assignmentId]);
-  if (!item) return <ApiState error={error} loading={loading} />;
+  // As on the ranking screen: the submitted task never shows under the next task's address.
+  if (!item || item.assignmentId !== props.assignmentId) return <ApiState error={error} loading={loading || Boolean(item)} />;
   return <DemonstrationForm item={item} key={item.assignmentId} />;
 }
 
