@@ -47,3 +47,30 @@ def test_admin_sees_gold_accuracy_and_turns_on_requeue_for_a_batch(page, make_us
     page.get_by_test_id("requeues").get_by_text("2 → 3 (cap 3)").wait_for()
     screenshot(page, "quality")
     assert gold.pk != task.pk
+
+
+def test_an_ml_engineer_freezes_rankings_weighted_by_gold_leaving_out_labelers_below_the_floor(page, make_user, settings,
+                                                                                               tmp_path):
+    from training.models import DatasetSnapshot
+
+    settings.ARTIFACT_ROOT = tmp_path
+    ranking_task(k=3, labelers_required=2, gold_ranks=[1, 2, 3], text="gold")
+    good, bad = client_as("labeler"), client_as("labeler")
+    rank(good), rank(bad, reverse=True)
+
+    make_user("ml_engineer", username="mel")
+    log_in(page, "mel")
+    page.goto("/ml/snapshots")
+    page.get_by_label("Kind").select_option("rankings")
+    page.get_by_label("Weigh rankings by the labeler's gold accuracy").check()
+    floor = page.get_by_label("Leave out below gold accuracy (0–1)")
+    floor.fill("2")
+    page.get_by_role("button", name="Freeze snapshot").click()
+    page.get_by_text("give a number from 0 to 1").wait_for()
+    assert not DatasetSnapshot.objects.exists()
+    floor.fill("0.5")
+    page.get_by_role("button", name="Freeze snapshot").click()
+    page.get_by_text("labelers_below_gold_floor: 1").wait_for()
+    snapshot = DatasetSnapshot.objects.get()
+    assert snapshot.filters["labeler_weights"] == {"estimate": "accuracy", "floor": 0.5, "unmeasured_weight": 1.0}
+    assert snapshot.counts["rankings"] == 1

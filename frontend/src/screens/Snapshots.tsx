@@ -12,6 +12,8 @@ export function Snapshots() {
   const [name, setName] = useState("");
   const [splits, setSplits] = useState<string[]>([]);
   const [minAgreement, setMinAgreement] = useState("");
+  const [weighByGold, setWeighByGold] = useState(false);
+  const [goldFloor, setGoldFloor] = useState("");
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
 
@@ -24,6 +26,9 @@ export function Snapshots() {
       // Sent as typed when it is not a number, so the server names the field; never dropped (issue 13, defect 8).
       const agreement = minAgreement.trim();
       if (agreement) filters.min_agreement = Number.isFinite(Number(agreement)) ? Number(agreement) : agreement;
+      // Labeler weighting (issue 17): each ranking weighs max(0, 2·gold accuracy − 1); below the floor, left out.
+      const floor = goldFloor.trim();
+      if (weighByGold) filters.labeler_weights = floor ? { floor: Number.isFinite(Number(floor)) ? Number(floor) : floor } : {};
       await api.post(`/api/snapshots/`, { kind, name, filters });
       setErrors({});
       list.reload();
@@ -61,6 +66,14 @@ export function Snapshots() {
         <div>
           <input id="snap-agreement" inputMode="decimal" value={minAgreement} onInput={(e) => setMinAgreement(e.currentTarget.value)} />
           <Errors messages={errorsFor(errors, "filters.min_agreement")} />
+        </div>
+        <span id="snap-weights-label">Labeler weights</span>
+        <div role="group" aria-labelledby="snap-weights-label" class="row">
+          <label class="check"><input type="checkbox" checked={weighByGold} onChange={(e) => setWeighByGold(e.currentTarget.checked)} />
+            Weigh rankings by the labeler's gold accuracy</label>
+          <label for="snap-gold-floor">Leave out below gold accuracy (0–1)</label>
+          <input id="snap-gold-floor" inputMode="decimal" value={goldFloor} disabled={!weighByGold}
+            onInput={(e) => setGoldFloor(e.currentTarget.value)} />
         </div>
         <Errors messages={Object.entries(errors).filter(([k]) => k.startsWith("filters") && k !== "filters.min_agreement").flatMap(([, v]) => v)} />
         <div class="row span"><button type="submit" disabled={busy}>Freeze snapshot</button></div>
