@@ -2,8 +2,9 @@
 
 A checkpoint is ``<out>/checkpoints/step-<N>/state.pt``; the two newest are kept. ``run_steps`` drives
 any trainer: it resumes from the newest checkpoint of the output directory, calls ``step_fn(step)``,
-writes averaged metrics to ``<out>/metrics.jsonl`` every ``log_every`` steps (tqdm bar + a metric line
-+ ``on_progress``), saves every ``save_every`` steps, and saves then returns early when ``should_stop()``.
+writes averaged metrics to ``<out>/metrics.jsonl`` every ``log_every`` steps (a progress bar, or plain
+lines in a log (progress.py), + a metric line + ``on_progress``), saves every ``save_every`` steps, and
+saves then returns early when ``should_stop()``.
 Batch order is a pure function of (seed, step) in every trainer, so a resumed run is the same run.
 
 Several processes: all wait at a barrier, each writes its own RNG state (``rng-<rank>.pt``: PPO's
@@ -22,7 +23,8 @@ from typing import Callable
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+
+from .progress import progress
 
 KEEP = 2
 
@@ -137,7 +139,7 @@ def run_steps(*, out_dir, total_steps: int, step_fn: Callable[[int], dict], obje
             extra.update(get_extra())
         save_checkpoint(out_dir, step, objects, extra, accelerator)
 
-    bar = tqdm(total=total_steps, initial=start, desc=desc, disable=not main, dynamic_ncols=True, leave=False)
+    bar = progress(total=total_steps, initial=start, desc=desc, disable=not main, dynamic_ncols=True)
     step = start
     try:
         while step < total_steps:

@@ -17,6 +17,7 @@ import torch
 
 from .config import ConfigError, check_common, check_positive, check_range
 from .data import PROMPTS, Truncation, encode_prompt, strip_answer, load_records, pad, prompt_of, write_jsonl
+from .progress import progress
 
 
 @dataclass
@@ -113,8 +114,6 @@ class SampleResult:
 def sample(model, prompts, out_path=None, config: SamplingConfig | None = None, on_progress=None,
            should_stop=None) -> SampleResult:
     """K answers for each prompt record ({"text"} or {"prompt"}); optionally write JSONL to ``out_path``."""
-    from tqdm.auto import tqdm
-
     from .device import load_causal_lm, load_tokenizer, make_accelerator
 
     config = config or SamplingConfig()
@@ -129,7 +128,7 @@ def sample(model, prompts, out_path=None, config: SamplingConfig | None = None, 
         raise ConfigError("prompts", "no prompts to sample from")
     batches = [records[i:i + config.batch_size] for i in range(0, len(records), config.batch_size)]
     out, n_tokens, stopped, trunc = [], 0, False, Truncation()
-    for b, batch in enumerate(tqdm(batches, desc="sample", leave=False)):
+    for b, batch in enumerate(progress(batches, desc="sample")):
         torch.manual_seed(config.seed + b)
         p_ids = [encode_prompt(tokenizer, prompt_of(r), config.max_prompt_length, trunc) for r in batch]
         with accelerator.autocast():

@@ -1,6 +1,6 @@
 """Shared pieces of the job commands (train, sample, evaluate, jobs): building a config from
 --config/--set, launching (queued for a gpu worker, or --inline in this process), and following a
-job with a tqdm progress bar until it finishes."""
+job with a progress bar (plain lines in a log) until it finishes."""
 
 import json
 import time
@@ -70,21 +70,22 @@ def launch(command, kind, options, extra_config=None):
 
 
 def follow(command, job_id, interval=1.0, timeout=None):
-    """A tqdm bar of the job's progress with its newest metrics, until the job finishes."""
-    from tqdm import tqdm
+    """A progress bar (plain lines when stdout is not a terminal) of the job's progress with its newest
+    metrics, until the job finishes."""
+    from training.engine.progress import progress
 
     started = time.monotonic()
     job = Job.objects.get(pk=job_id)
-    with tqdm(total=1000, desc=f"job {job.pk} {job.kind}", unit="‰", file=command.stdout, leave=True) as bar:
+    with progress(total=1000, desc=f"job {job.pk} {job.kind}", unit="‰", file=command.stdout, leave=True) as bar:
         while True:
             job.refresh_from_db()
-            bar.n = int(job.progress * 1000)
             last = JobMetric.objects.filter(job=job).order_by("-step", "-id").first()
             postfix = {"state": job.state}
             if last:
                 postfix["step"] = last.step
                 postfix.update({k: f"{v:.4g}" for k, v in list(last.values.items())[:3]})
             bar.set_postfix(postfix)
+            bar.update(int(job.progress * 1000) - bar.n)  # after the postfix, so a log line carries it
             bar.refresh()
             if job.is_terminal or (timeout is not None and time.monotonic() - started > timeout):
                 break
