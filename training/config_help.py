@@ -54,6 +54,9 @@ COMMON_HELP = {
     "cliprange": "ε: PPO clip range of the policy ratio",
     "lam": "λ of generalised advantage estimation",
     "bucket": "batch examples of similar length together (less padding)",
+    "lora_alpha": "LoRA scaling α (the update is scaled by α / r)",
+    "lora_dropout": "dropout on the LoRA adapters' input",
+    "lora_target_modules": "modules that get LoRA adapters, comma-separated (empty: the model's default)",
 }
 
 

@@ -5,6 +5,7 @@ before any demonstration was accepted was queued, then failed in the worker with
 from __future__ import annotations
 
 from training.errors import JobError
+from training.errors import JobError
 from training.models import JobKind, SnapshotKind
 
 # Which snapshot kinds each job kind reads (training.launch.resolve_inputs says which part each plays).
@@ -30,7 +31,7 @@ EMPTY_HINT = {
 
 def check_snapshots(kind, snapshots):
     """Raise JobError("input_snapshots") naming the first snapshot of a wrong kind or with no rows."""
-    takes = TAKES.get(kind)  # a kind not listed here checks its own inputs (training.jobs.resolve_inputs)
+    takes = TAKES.get(kind)  # a kind not listed here checks its own inputs (training.launch.resolve_inputs)
     for snapshot in snapshots:
         if takes is not None and snapshot.kind not in takes:
             wanted = " or ".join(sorted(takes)) + " snapshots" if takes else "no snapshot"
