@@ -26,3 +26,15 @@ def test_cli_config_error_names_field(tmp_path, capsys):
     code = main(["sample", "--model", str(tmp_path), "--data", "x.jsonl", "--out", "y.jsonl", "--top-p", "2"])
     assert code == 2
     assert json.loads(capsys.readouterr().err.strip().splitlines()[-1])["field"] == "top_p"
+
+
+def test_cli_rm_refuses_a_sampling_output(sft_model, tmp_path, capsys):
+    from training.engine.sampling import SamplingConfig, sample
+
+    sample(sft_model, [{"text": prompt_for("bird")}, {"text": prompt_for("ship")}], tmp_path / "answers.jsonl",
+           SamplingConfig(k=2, max_new_tokens=4))
+    code = main(["rm", "--model", str(sft_model), "--data", str(tmp_path / "answers.jsonl"), "--out", str(tmp_path / "rm")])
+    assert code == 2 and not (tmp_path / "rm").exists()
+    err = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert err["error"] == "data" and err["file"] == str(tmp_path / "answers.jsonl") and err["line"] == 1
+    assert "sampling output" in err["message"]

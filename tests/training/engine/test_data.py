@@ -59,3 +59,46 @@ def test_length_bucketing_covers_every_example_once():
     batches = bucketed_batches(lengths, 2, seed=0, bucket_factor=4)
     assert sorted(i for b in batches for i in b) == list(range(8))
     assert all(abs(lengths[b[0]] - lengths[b[-1]]) < 10 for b in batches)
+
+
+# ---- strict reading: a bad record is an error naming the file and the line ------------------------------
+
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+
+from training.engine.data import RANKINGS, DataError, load_records  # noqa: E402
+
+GOOD_RANKING = {"prompt": "Tell me about the bird.", "responses": ["The bird is good.", "The bird is bad."], "ranks": [1, 2]}
+
+
+@pytest.mark.parametrize("bad, words", [
+    ({"prompt": "p", "responses": ["a", "b"]}, "no 'ranks'"),
+    ({"prompt": "p", "responses": ["a", "b"], "response_tokens": [3, 4]}, "sampling output"),
+    ({"prompt": "p", "responses": ["a", "b", "c"], "ranks": [1, 2]}, "one rank per answer"),
+    ({"prompt": "p", "responses": ["a", "b"], "ranks": [1, "2"]}, "integers from 1 to 2"),
+    ({"prompt": "p", "responses": ["a", "b"], "ranks": [0, 1]}, "integers from 1 to 2"),
+    ({"question": "p", "answers": ["a", "b"]}, "unknown format"),
+])
+def test_bad_ranking_is_an_error_naming_file_and_line(tmp_path, bad, words):
+    path = tmp_path / "rankings.jsonl"
+    path.write_text(json.dumps(GOOD_RANKING) + "\n\n" + json.dumps(GOOD_RANKING) + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(DataError) as e:
+        load_records(path, RANKINGS)
+    assert e.value.line == 4 and e.value.source == str(path)  # blank lines count: the line an editor shows
+    assert words in e.value.message and str(e.value).startswith(f"{path}, line 4: ")
+
+
+def test_broken_json_names_its_line(tmp_path):
+    path = tmp_path / "rankings.jsonl"
+    path.write_text(json.dumps(GOOD_RANKING) + "\n{not json\n")
+    with pytest.raises(DataError) as e:
+        load_records(path, RANKINGS)
+    assert e.value.line == 2 and "not JSON" in e.value.message
+
+
+def test_good_rankings_and_pairs_still_load(tmp_path):
+    records = [GOOD_RANKING, {"prompt": "p", "chosen": "a", "rejected": "b"},
+               {"chosen": "\n\nHuman: hi\n\nAssistant: yo", "rejected": "\n\nHuman: hi\n\nAssistant: no"},
+               {"prompt": "p", "responses": ["a", "b", "c", "d"], "ranks": [1, 2, 2, 4]}]  # ties as the platform stores them
+    assert len(load_records(records, RANKINGS)) == 4

@@ -73,3 +73,68 @@ def test_instructgpt_preset_and_validation():
     with pytest.raises(ConfigError) as e:
         ppo_config_from_dict({"mini_batch_size": 32, "batch_size": 16})
     assert e.value.field == "mini_batch_size"
+
+
+# ---- hygiene: dropout, reference, where the score lands, cut-off answers ------------------------------
+
+# prompts of different lengths, so the batch is left-padded
+MIXED_PROMPTS = [prompt_for("fish"), "Please, tell me all about the big old garden today.", prompt_for("ship"),
+                 "Tell me, in a few words, about the star."]
+
+
+@pytest.fixture(scope="module")
+def dropout_policy(sft_model, tmp_path_factory):
+    """The SFT model with dropout 0.1 everywhere (as GPT-2 checkpoints ship)."""
+    from transformers import AutoModelForCausalLM
+
+    out = tmp_path_factory.mktemp("dropout-sft")
+    model = AutoModelForCausalLM.from_pretrained(str(sft_model), resid_pdrop=0.1, embd_pdrop=0.1, attn_pdrop=0.1)
+    model.save_pretrained(str(out))
+    load_tokenizer(sft_model).save_pretrained(str(out))
+    return out
+
+
+def hygiene_rollout(policy, rm_path, **overrides):
+    from training.engine.data import encode_prompt
+    from training.engine.ppo import ppo_models, rollout
+
+    cfg = PPOConfig(**{"batch_size": 4, "mini_batch_size": 4, "max_new_tokens": 10, **overrides})
+    tok, actor, ref, rm, critic = ppo_models(policy, rm_path, cfg)
+    torch.manual_seed(0)
+    ids = [encode_prompt(tok, p, cfg.max_prompt_length) for p in MIXED_PROMPTS]
+    return cfg, (tok, actor, ref, rm, critic), rollout(actor, ref, critic, rm, tok, ids, MIXED_PROMPTS, cfg, cfg.kl_coef)
+
+
+def test_first_minibatch_ratio_is_exactly_one_and_kl_zero_with_dropout(dropout_policy, synthetic_rm):
+    from training.engine.ppo import policy_value_losses
+
+    cfg, (tok, actor, ref, rm, critic), ro = hygiene_rollout(dropout_policy, synthetic_rm[0])
+    assert len({len(tok(p)["input_ids"]) for p in MIXED_PROMPTS}) > 1 and (ro["mask"][:, 0] == 0).any()  # left pads
+    assert torch.equal(ro["kl"], torch.zeros_like(ro["kl"]))           # reference == policy before any update
+    rows = torch.tensor([2, 0, 3, 1])                                      # the first minibatch, shuffled
+    *_, ratio = policy_value_losses(actor, critic, ro, rows, cfg, ro["rmask"].sum())
+    answer = ro["rmask"][rows].bool()
+    assert torch.equal(ratio[answer], torch.ones_like(ratio[answer]))
+    raw = load_causal_lm(dropout_policy).train()  # the checkpoint itself: in train mode its dropout is live
+    x = ro["seq"][:1]
+    assert not torch.equal(raw(input_ids=x).logits, raw(input_ids=x).logits)
+
+
+def test_score_is_read_at_the_last_real_answer_token(sft_model, synthetic_rm):
+    _, (tok, _, _, rm, _), ro = hygiene_rollout(sft_model, synthetic_rm[0])
+    Lp = ro["Lp"]
+    for row in range(len(MIXED_PROMPTS)):
+        prompt = ro["seq"][row, :Lp][ro["mask"][row, :Lp].bool()]        # without the left padding
+        answer = ro["seq"][row, Lp:][ro["rmask"][row].bool()]            # up to and including eos
+        alone = torch.cat([prompt, answer])[None]
+        assert ro["score"][row].item() == pytest.approx(rm(alone, torch.ones_like(alone)).item(), abs=1e-5)
+    assert ro["ended"].all()  # the last real answer token is eos, as in training the RM
+
+
+def test_answers_cut_off_without_eos_get_the_fixed_penalty(sft_model, synthetic_rm):
+    _, _, plain = hygiene_rollout(sft_model, synthetic_rm[0], max_new_tokens=3)
+    _, _, penalised = hygiene_rollout(sft_model, synthetic_rm[0], max_new_tokens=3, missing_eos_penalty=2.5)
+    assert torch.equal(plain["seq"], penalised["seq"])                   # same seed, same answers
+    assert (~plain["ended"]).any()
+    expected = plain["score"] - 2.5 * (~plain["ended"]).float()
+    assert torch.allclose(penalised["score"], expected)

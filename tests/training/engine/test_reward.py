@@ -132,3 +132,12 @@ def test_ties_give_no_pair_unless_tie_weight_is_set():
     with_ties = kwise_loss(rewards, w, l, pr, 1, ties, tie_weight=1.0)
     # equal rewards: the tie term is log 2; P = 2 pairs + 1 tie
     assert with_ties.item() == pytest.approx((2 * dropped.item() + math.log(2)) / 3)
+
+
+def test_score_truncates_at_the_models_context_length(sft_model):
+    rm = load_reward_model(sft_model)
+    context = rm.backbone.config.n_positions
+    assert rm.max_length == context
+    long_answer = " ".join(["The bird is good."] * context)  # far more tokens than position embeddings
+    scores = rm.score([("Tell me about the bird.", long_answer), "The bird is good. " * context])
+    assert len(scores) == 2 and all(math.isfinite(s) for s in scores)

@@ -39,3 +39,19 @@ def test_sampling_config_validation_names_field():
     with pytest.raises(ConfigError) as e:
         SamplingConfig(top_p=0.0)
     assert e.value.field == "top_p"
+
+
+def test_generation_uses_only_the_given_config_not_the_checkpoints(sft_model, tmp_path):
+    """A checkpoint's generation_config (here a huge repetition penalty) must not change what we sample."""
+    from transformers import AutoModelForCausalLM
+
+    from training.engine.device import load_tokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(str(sft_model))
+    model.generation_config.repetition_penalty = 50.0
+    model.generation_config.no_repeat_ngram_size = 1
+    model.save_pretrained(str(tmp_path / "odd"))
+    load_tokenizer(sft_model).save_pretrained(str(tmp_path / "odd"))
+    cfg = SamplingConfig(k=3, max_new_tokens=10, seed=3)
+    plain, odd = sample(sft_model, PROMPTS, None, cfg), sample(tmp_path / "odd", PROMPTS, None, cfg)
+    assert [r["responses"] for r in plain.records] == [r["responses"] for r in odd.records]
