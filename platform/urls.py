@@ -21,7 +21,7 @@ urlpatterns = [
     path("api/", include("accounts.urls")),
     path("api/", include("labeling.urls")),
     path("api/", include("training.urls")),
-    path("accounts/login/", RedirectView.as_view(url="/", query_string=True), name="login"),
+    path("accounts/login/", RedirectView.as_view(url="/login", query_string=True), name="login"),
     path("", include("frontend.urls")),
 ]
 

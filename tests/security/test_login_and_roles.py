@@ -37,10 +37,10 @@ def test_the_login_url_sends_the_browser_to_the_uis_sign_in_and_accepts_no_passw
     make_user("labeler", username="lou")
     client = APIClient()
     page = client.get("/accounts/login/?next=/admin/")
-    assert page.status_code == 302 and page["Location"] == "/?next=/admin/"
+    assert page.status_code == 302 and page["Location"] == "/login?next=/admin/"
     right = client.post("/accounts/login/", {"username": "lou", "password": PASSWORD})
     wrong = client.post("/accounts/login/", {"username": "lou", "password": "nope"})
-    assert (right.status_code, right["Location"]) == (wrong.status_code, wrong["Location"]) == (302, "/")
+    assert (right.status_code, right["Location"]) == (wrong.status_code, wrong["Location"]) == (302, "/login")
     assert client.get("/api/auth/me/").status_code == 403  # no oracle and no sign-in there
     assert client.get("/accounts/password_reset/").status_code != 500
 
