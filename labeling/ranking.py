@@ -65,13 +65,6 @@ def create_demonstration_task(prompt, labelers_required=1, batch=""):
     return Task.objects.create(kind=TaskKind.DEMONSTRATION, prompt=prompt, labelers_required=labelers_required, batch=batch)
 
 
-def prompt_messages(text_or_messages):
-    """A prompt is a list of role-tagged messages; a plain string is a one-message conversation."""
-    if isinstance(text_or_messages, str):
-        return [{"role": "user", "content": text_or_messages}]
-    return list(text_or_messages)
-
-
 def last_user_text(messages):
     for message in reversed(messages):
         if message.get("role") == "user":

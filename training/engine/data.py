@@ -26,6 +26,8 @@ from typing import Iterable, Sequence
 
 import torch
 
+from .messages import normalise_answer, normalise_prompt  # noqa: F401  (read from here by the trainers)
+
 PLAIN_ROLES = {"system": "System", "user": "User", "assistant": "Assistant"}
 
 
@@ -91,26 +93,7 @@ def load_records(data, check=None) -> list[dict]:
     return [r for _, r in numbered]
 
 
-# ---- normalisation -------------------------------------------------------------------------------
-
-
-def normalise_prompt(prompt) -> list[dict]:
-    """A prompt as a list of messages (a plain string becomes one user message)."""
-    if isinstance(prompt, str):
-        return [{"role": "user", "content": prompt}]
-    if isinstance(prompt, list) and all(isinstance(m, dict) and "content" in m for m in prompt):
-        return [{"role": m.get("role", "user"), "content": m["content"]} for m in prompt]
-    raise ValueError(f"prompt must be a string or a list of messages, got {type(prompt).__name__}")
-
-
-def normalise_answer(answer) -> str:
-    if isinstance(answer, str):
-        return answer
-    if isinstance(answer, list) and answer and isinstance(answer[-1], dict):
-        return "".join(m["content"] for m in answer)
-    if isinstance(answer, dict) and "content" in answer:
-        return answer["content"]
-    raise ValueError(f"answer must be a string or [{{role, content}}], got {type(answer).__name__}")
+# ---- normalisation (prompts and answers: messages.py) ---------------------------------------------
 
 
 def prompt_of(record: dict):
@@ -135,7 +118,7 @@ def parse_hh_dialogue(text: str) -> tuple[list[dict], str]:
 
 
 @dataclass
-class Ranking:
+class RankedAnswers:
     """One K-wise ranking (a pair is a ranking with K=2). rank 1 is best; equal ranks are ties."""
 
     prompt: list
@@ -153,7 +136,7 @@ class Ranking:
         return [(i, j) for i in range(K) for j in range(i + 1, K) if self.ranks[i] == self.ranks[j]]
 
 
-def to_ranking(record: dict) -> Ranking:
+def to_ranking(record: dict) -> RankedAnswers:
     """Read a K-wise ranking, an explicit-prompt pair, or an HH-RLHF dialogue pair (strictly: see module doc)."""
     if "responses" in record:
         if "prompt" not in record:
@@ -171,17 +154,17 @@ def to_ranking(record: dict) -> Ranking:
             raise ValueError(f"'ranks' must list one rank per answer ({len(responses)} answers)")
         if not all(isinstance(r, int) and not isinstance(r, bool) and 1 <= r <= len(responses) for r in ranks):
             raise ValueError(f"'ranks' must be integers from 1 to {len(responses)}, got {ranks}")
-        return Ranking(normalise_prompt(record["prompt"]), responses, list(ranks))
+        return RankedAnswers(normalise_prompt(record["prompt"]), responses, list(ranks))
     if "chosen" in record and "rejected" in record:
         if "prompt" in record:
-            return Ranking(normalise_prompt(record["prompt"]),
+            return RankedAnswers(normalise_prompt(record["prompt"]),
                            [normalise_answer(record["chosen"]), normalise_answer(record["rejected"])], [1, 2])
         if isinstance(record["chosen"], str):  # HH-RLHF layout
             p, chosen = parse_hh_dialogue(record["chosen"])
             _, rejected = parse_hh_dialogue(record["rejected"])
-            return Ranking(p, [chosen, rejected], [1, 2])
+            return RankedAnswers(p, [chosen, rejected], [1, 2])
         # conversational implicit prompt: lists of messages sharing a prefix
-        return Ranking(record["chosen"][:-1], [record["chosen"][-1]["content"], record["rejected"][-1]["content"]],
+        return RankedAnswers(record["chosen"][:-1], [record["chosen"][-1]["content"], record["rejected"][-1]["content"]],
                        [1, 2])
     raise ValueError("unknown format: expected a ranking {prompt, responses, ranks}, a pair {prompt, chosen, "
                      f"rejected}} or an HH-RLHF pair {{chosen, rejected}}; got keys {sorted(record)}")

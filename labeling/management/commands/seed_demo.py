@@ -11,7 +11,8 @@ from django.utils import timezone
 from accounts.roles import ADMIN, ensure_roles
 from labeling import demo_data
 from labeling.models import Guideline, GuidelineVersion, Origin, Prompt, Response, Split
-from labeling.ranking import create_demonstration_task, create_ranking_task, prompt_messages
+from labeling.ranking import create_demonstration_task, create_ranking_task
+from training.engine.messages import normalise_prompt
 
 SOURCE = "demo"
 
@@ -42,7 +43,7 @@ class Command(BaseCommand):
             self.stdout.write("demo data already present")
             return
         prompts = [
-            Prompt.objects.create(messages=prompt_messages(text), text=text, category=category, split=split, source=SOURCE)
+            Prompt.objects.create(messages=normalise_prompt(text), text=text, category=category, split=split, source=SOURCE)
             for text, category, split in demo_data.PROMPTS
         ]
         for prompt in prompts:
