@@ -1,7 +1,10 @@
 """Labelers measured on gold tasks, and the weights their rankings get in a dataset snapshot.
 
-Accuracy. A labeler's gold accuracy is the share of answer pairs of gold tasks on which their ranking
-gives the gold ranking's outcome (better, worse or tied; counted as in labeling.agreement). Its 95%
+Accuracy. Over the answer pairs that a gold ranking orders strictly, a labeler's gold accuracy is
+(pairs they order the same way + ½ · pairs they tie) / pairs. Pairs tied in gold say nothing about
+direction and are not counted (labeling.agreement, which compares outcomes, counts a tie against a
+tie as agreement: by that count a labeler who reverses every ranking still "agrees" on tied pairs).
+A tie is half right, so a labeler who ties everything, or orders at random, scores ½. Its 95%
 interval is Wilson's score interval over those pairs:
 
     centre = (p + z²/2n) / (1 + z²/n),   half-width = z·√(p(1−p)/n + z²/4n²) / (1 + z²/n),   z = 1.96
@@ -18,12 +21,13 @@ snapshot (its filters) and every ranking line carries its weight.
 """
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass
+from itertools import combinations
 
 from django.contrib.auth import get_user_model
 
-from labeling.agreement import agreement_report
-from labeling.models import Ranking
+from labeling.models import RankedResponse, Ranking, Task
 from labeling.ranking import RuleError
 
 Z95 = 1.959963984540054
@@ -80,7 +84,7 @@ class WeightRule:
 @dataclass(frozen=True)
 class GoldScore:
     labeler: int
-    agreed: int
+    agreed: float  # pairs right, a tie counting ½
     pairs: int
 
     @property
@@ -96,10 +100,27 @@ class GoldScore:
 
 
 def gold_scores(rankings=None):
-    """{labeler id: GoldScore} for every labeler with a ranking of a gold task in `rankings`."""
-    rankings = (rankings if rankings is not None else Ranking.objects.all()).filter(task__gold_ranks__isnull=False)
-    report = agreement_report(rankings)
-    return {labeler: GoldScore(labeler, tally.agreed, tally.compared) for labeler, tally in report.per_labeler_gold.items()}
+    """{labeler id: GoldScore} for every labeler with a ranking of a gold task in `rankings` (not
+    unrankable); `agreed` counts a tie as ½."""
+    rankings = (rankings if rankings is not None else Ranking.objects.all()).filter(
+        task__gold_ranks__isnull=False, unrankable=False)
+    ranks = defaultdict(dict)  # {(ranking, task, labeler): {response: rank}}
+    for ranking_id, task_id, labeler_id, response_id, rank in (
+            RankedResponse.objects.filter(ranking__in=rankings).order_by()
+            .values_list("ranking_id", "ranking__task_id", "ranking__labeler_id", "response_id", "rank")):
+        ranks[(ranking_id, task_id, labeler_id)][response_id] = rank
+    gold = {task_id: {int(k): v for k, v in gold_ranks.items()} for task_id, gold_ranks in
+            Task.objects.filter(pk__in={task for _, task, _ in ranks}).values_list("id", "gold_ranks")}
+    tallies = defaultdict(lambda: [0.0, 0])
+    for (_, task_id, labeler_id), given in ranks.items():
+        truth = gold[task_id]
+        for x, y in combinations(sorted(set(given) & set(truth)), 2):
+            if truth[x] == truth[y]:
+                continue
+            tallies[labeler_id][1] += 1
+            said = (given[x] > given[y]) - (given[x] < given[y])
+            tallies[labeler_id][0] += 0.5 if said == 0 else float(said == ((truth[x] > truth[y]) - (truth[x] < truth[y])))
+    return {labeler: GoldScore(labeler, agreed, pairs) for labeler, (agreed, pairs) in tallies.items()}
 
 
 def labeler_weights(rule, labeler_ids, scores=None):

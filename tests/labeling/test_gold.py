@@ -73,6 +73,20 @@ def test_bad_preview_settings_are_a_400_naming_the_field(params, field):
     assert response.status_code == 400 and field in response.json()
 
 
+def test_pairs_tied_in_gold_are_not_counted_and_a_labelers_tie_is_half_right():
+    ranking_task(k=3, labelers_required=3, gold_ranks=[1, 1, 2], text="gold with a tie")
+    people = {name: client_as("labeler") for name in ("breaks the tie", "ties everything", "reverses")}
+    for name, ranks in (("breaks the tie", [1, 2, 3]), ("ties everything", [1, 1, 1]), ("reverses", [2, 2, 1])):
+        client = people[name]
+        item = next_work(client, prefetch=False).json()
+        position = {rid: i for i, rid in enumerate(sorted(r["id"] for r in item["responses"]))}
+        assert submit(client, item, ranks=[ranks[position[r["id"]]] for r in item["responses"]]).status_code == 201
+    rows = {r["labeler"]: r for r in client_as("admin").get("/api/quality/gold/").json()["labelers"]}
+    got = {name: (rows[c.user.pk]["gold_pairs"], rows[c.user.pk]["accuracy"], rows[c.user.pk]["weight"])
+           for name, c in people.items()}
+    assert got == {"breaks the tie": (2, 1.0, 1.0), "ties everything": (2, 0.5, 0.0), "reverses": (2, 0.0, 0.0)}
+
+
 def test_only_admins_see_gold_accuracy():
     assert client_as("labeler").get("/api/quality/gold/").status_code == 403
 
