@@ -46,17 +46,14 @@ def test_an_unknown_shape_is_a_clear_error():
 
 
 @pytest.mark.slow
-def test_rm_benchmark_runs_at_the_real_shapes_and_losses_agree():
+def test_rm_benchmark_runs_at_a_real_shape_and_losses_agree():
     name = "test_rm_shapes"
     out = subprocess.run([sys.executable, "benchmarks/rm_kwise_vs_pairwise.py", "--tiny", "--ks", "4", "--threads", "1",
-                          "--rankings", "8", "--shapes", "hh,oasst", "--modes", "kwise,pairwise,prefix", "--name", name],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+                          "--rankings", "4", "--batch-size", "4", "--shapes", "hh", "--modes", "kwise,pairwise,prefix",
+                          "--name", name], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
     result = json.loads((ROOT / "benchmarks" / "results" / f"{name}.json").read_text())
-    by_shape = {s["shape"]: s for s in result["summary"]}
-    assert sorted(by_shape) == ["hh", "oasst"]
-    for summary in by_shape.values():
-        assert summary["same_loss"] and summary["sequence_ratio"] == 3.0  # 2·C(4,2) / 4
-    # Both real shapes are several times the synthetic tiny one's sequences, OASST the longer.
-    assert 100 < by_shape["hh"]["mean_sequence_tokens"] < by_shape["oasst"]["mean_sequence_tokens"]
-    assert 0 < result["shapes"]["oasst"]["answers_clipped"] < 0.2
+    (summary,) = result["summary"]
+    assert summary["shape"] == "hh" and summary["same_loss"] and summary["sequence_ratio"] == 3.0  # 2·C(4,2) / 4
+    assert summary["mean_sequence_tokens"] > 100  # the synthetic tiny shape's are about 70
+    assert 0 < result["shapes"]["hh"]["prompts_clipped"] < 0.02
