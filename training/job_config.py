@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from training.config_help import field_help
-from training.engine.config import ConfigError, from_dict
+from training.engine.config import MIXED_PRECISION, ConfigError, from_dict
 from training.errors import JobError
 from training.models import JobKind
 
@@ -107,7 +107,7 @@ JOB_FIELDS = {
 }
 
 CHOICES = {
-    "mixed_precision": ("no", "fp16", "bf16"),
+    "mixed_precision": MIXED_PRECISION,  # the engine's own list: what its configs accept
     "arch": ("gpt2", "llama"),
     "mode": EVALUATION_MODES,
     "preset": ("", "instructgpt"),
