@@ -24,6 +24,8 @@ machine others share:
   worker connects as its own role). "SQL per call" is the statements the web server sent over its `next`
   and submit calls; transaction control (BEGIN, COMMIT, SAVEPOINT, ...) and PostgreSQL's own foreign-key
   checks are counted apart; the worker's are per cycle. No instrumentation runs inside either system.
+- New PostgreSQL connections per cycle, web and worker: `connection authorized` lines in the cluster's
+  log (log_connections), counted per database and role over each level.
 - Tasks handed to two labelers at once: task ids that `next` gave to more than one labeler in a level
   (one labeler per task, so any is a double hand-out), as the labelers saw them; and at the end, from each
   database, tasks with more than one annotation / ranking, and acknowledged submissions not saved.
@@ -85,7 +87,7 @@ class PrivateCluster:
         self._run("initdb", "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
         options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.dir} "
                    "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.max=10000 "
-                   "-c pg_stat_statements.track=top -c max_connections=200")
+                   "-c pg_stat_statements.track=top -c max_connections=200 -c log_connections=on")
         self._run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "server.log"), "-o", options, "-w", "start")
         self.postmaster_pid = int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
         self.sql("CREATE EXTENSION pg_stat_statements")
@@ -108,6 +110,19 @@ class PrivateCluster:
         """(role, query, calls) for every statement run in this database since the last reset."""
         return self.sql("SELECT r.rolname, s.query, s.calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
                         "JOIN pg_roles r ON r.oid = s.userid WHERE d.datname = %s", (database,))
+
+    def log_size(self):
+        return (self.dir / "server.log").stat().st_size
+
+    def connections_since(self, offset, database):
+        """Connections opened to this database since `offset` in the server log, by role (log_connections)."""
+        with open(self.dir / "server.log", "rb") as log:
+            log.seek(offset)
+            text = log.read().decode("utf-8", "replace")
+        counts = {}
+        for role in re.findall(rf"connection authorized: user=(\S+) database={database}\b", text):
+            counts[role] = counts.get(role, 0) + 1
+        return counts
 
     def stop(self):
         try:
@@ -271,8 +286,10 @@ def measure(system, level, seconds, cluster, database, port, tokens, processes, 
     # Fresh planner statistics, as auto-analyze keeps a live database's (see labeling_load.main).
     cluster.sql("ANALYZE", database=database)
     cluster.sql("SELECT pg_stat_statements_reset()")
+    log_offset = cluster.log_size()
     row = labeling_load.run_level(port, tokens, level, seconds, None, False, labeler=labeler, cpu=cpu,
                                   settle=lambda: settle(cpu))
+    connections = cluster.connections_since(log_offset, database)
     statements = cluster.statements(database)
     counts = count_statements(statements)
     cycles, calls = max(row["cycles"], 1), max(row["calls"], 1)
@@ -285,6 +302,9 @@ def measure(system, level, seconds, cluster, database, port, tokens, processes, 
         "foreign_key_checks_per_call_web": round(counts["web_foreign_key_check"] / calls, 1),
         "sql_per_cycle_worker": round(counts["worker_sql"] / cycles, 1),
         "transaction_control_per_cycle_worker": round(counts["worker_transaction_control"] / cycles, 1),
+        # New PostgreSQL connections: with persistent ones, none once the servers are warm.
+        "new_connections_per_cycle_web": round(sum(n for r, n in connections.items() if r != WORKER_ROLE) / cycles, 2),
+        "new_connections_per_cycle_worker": round(connections.get(WORKER_ROLE, 0) / cycles, 2),
     })
     row["cpu_ms_per_cycle_server"] = round(sum(row.get(f"cpu_ms_per_cycle_{p}", 0.0) for p in ("web", "worker", "postgres")), 1)
     return row
@@ -317,18 +337,23 @@ def markdown(report):
     def worker_sql(row):
         return "–" if row["system"] == "label_studio" else f"{row['sql_per_cycle_worker']:.1f}"
 
+    def connections(row):
+        worker = "–" if row["system"] == "label_studio" else f"{row.get('new_connections_per_cycle_worker', 0):.2f}"
+        return f"{row.get('new_connections_per_cycle_web', 0):.2f} / {worker}"
+
     lines = [f"Machine: {report['machine']}. {report['seconds_per_level']:g} s per level, K = {report['k']}, one labeler per "
              f"task, PostgreSQL {report['postgres']} (private cluster, shared by both), {report['started']}.", "",
              "| labelers | system | cycles/s | next p50 / p95 / p99 ms | submit p50 / p95 / p99 ms | CPU ms per cycle: "
-             "web / worker / PostgreSQL = server | SQL per call (web) | SQL per cycle (worker) | tasks handed to two | errors |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "web / worker / PostgreSQL = server | SQL per call (web) | SQL per cycle (worker) | new DB connections per cycle "
+             "(web / worker) | tasks handed to two | errors |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in report["levels"]:
         lines.append(
             f"| {row['concurrency']} | {NAMES[row['system']]} | {row['cycles_per_second']:.1f} | {ms(row, 'next')} | "
             f"{ms(row, 'submit')} | {cpu(row, 'web')} / {cpu(row, 'worker')} / {cpu(row, 'postgres')} = "
             f"**{row['cpu_ms_per_cycle_server']:.1f}** | {row['sql_per_call_web']:.1f} "
             f"(+{row['transaction_control_per_call_web']:.1f} tx) | "
-            f"{worker_sql(row)} | {row['tasks_handed_to_two']} | {row['errors']} |")
+            f"{worker_sql(row)} | {connections(row)} | {row['tasks_handed_to_two']} | {row['errors']} |")
     if report["ratios"]:
         lines += ["", "| labelers | platform / Label Studio cycles/s | Label Studio / platform server CPU per cycle |",
                   "|---|---|---|"]

@@ -40,6 +40,8 @@ def test_platform_half_runs_tiny_and_writes_its_table(tmp_path):
         assert row["cpu_ms_per_cycle_worker"] > 0
         assert row["sql_per_call_web"] >= 3 and row["sql_per_cycle_worker"] >= 1
         assert row["transaction_control_per_call_web"] > 0
+    # The servers' first connections at least, read from the cluster's log.
+    assert sum(r["new_connections_per_cycle_web"] + r["new_connections_per_cycle_worker"] for r in report["levels"]) > 0
     table = (tmp_path / "r.md").read_text()
     assert "| 1 | platform |" in table and "| 2 | platform |" in table
     assert not list((ROOT / "var").glob(f"bench-pg-{os.getpid()}*"))  # the private cluster is gone
