@@ -31,5 +31,9 @@ def review_many(ids, reviewer, decision, comment=""):
     missing = sorted(set(ids) - set(found))
     if missing:
         raise RuleError("ids", f"demonstrations {missing} do not exist")
+    # A bulk decision is for the queue: it never overturns a review already made (one at a time does).
+    reviewed = sorted(i for i, d in found.items() if d.review_state != ReviewState.SUBMITTED)
+    if reviewed:
+        raise RuleError("ids", f"demonstrations {reviewed} were already reviewed")
     with transaction.atomic():
         return [review_demonstration(found[i], reviewer, decision, comment) for i in sorted(set(ids))]

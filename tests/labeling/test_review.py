@@ -51,3 +51,12 @@ def test_labelers_do_not_review(client, demos):
     client.force_login(demos[0].labeler)
     assert review(client, ids=[demos[0].id], decision="accept").status_code == 403
     assert states() == [ReviewState.SUBMITTED] * 3
+
+
+@pytest.mark.django_db
+def test_a_bulk_decision_never_overturns_a_review_already_made(client, make_user, demos):
+    client.force_login(make_user("admin"))
+    assert review(client, ids=[demos[0].id], decision="reject", comment="Too short.").status_code == 200
+    response = review(client, ids=[d.id for d in demos], decision="accept")
+    assert response.status_code == 400 and f"[{demos[0].id}] were already reviewed" in str(response.json()["ids"])
+    assert states() == [ReviewState.REJECTED, ReviewState.SUBMITTED, ReviewState.SUBMITTED]

@@ -19,6 +19,8 @@ export function Review() {
     try {
       await api.post(`/api/demonstration-reviews/`, { ids, decision, comment });
       setStatus(`${decision === "accept" ? "Accepted" : "Rejected"} ${ids.length} demonstration${ids.length === 1 ? "" : "s"}.`);
+      // Off the queue at once, so a selection made before the reload returns cannot include them.
+      queue.setData(items.filter((d) => !ids.includes(d.id)));
       setSelected(selected.filter((id) => !ids.includes(id)));
       setErrors({});
       queue.reload();
