@@ -118,7 +118,7 @@ def test_filters_splits_guideline_versions_labelers_and_agreement(make_user):
     assert snapshot.counts["rankings"] == 0  # ann and bob agree 0%; cat's agreement can't be measured
     assert snapshot.counts["labelers_below_agreement"] == 3
     assert snapshot.filters == {"splits": [], "guideline_versions": [], "min_agreement": 0.5, "exclude_labelers": [],
-                                "include_submitted": False}
+                                "include_submitted": False, "labeler_weights": None}
 
 
 @pytest.mark.parametrize("filters,field", [
