@@ -5,13 +5,12 @@ and reported in the job's metrics."""
 import pytest
 
 from tests.support.waiting import wait_for
-from tests.training.test_sampling_job import tiny_model_dir  # noqa: F401  (the module's tiny model)
 from training.models import Job, JobState, ModelKind, ModelVersion
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def test_greedy_copies_are_resampled_then_left_out_and_reported(start_worker, settings, tmp_path, tiny_model_dir,  # noqa: F811
+def test_greedy_copies_are_resampled_then_left_out_and_reported(start_worker, settings, tmp_path, tiny_model_dir,
                                                                make_user, api_client_for):
     from labeling.models import Prompt, Task
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tests.training.engine.synthetic import HELD_OUT_NOUNS, TRAIN_NOUNS, prompt_for
-from tests.training.engine.test_checkpoint import stop_after
+from tests.support.engine import stop_after
 from training.engine.best_of_n import (KEPT_FILE, BoNConfig, argmax, best_of_n, evaluate_best_of_n,
                                        rejection_sampling)
 from training.engine.config import ConfigError, from_dict

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from tests.training.engine.synthetic import HELD_OUT_NOUNS, TRAIN_NOUNS, rankings
-from tests.training.engine.test_checkpoint import assert_same_weights, metrics_lines, stop_after
+from tests.support.engine import assert_same_weights, metrics_lines, stop_after
 from training.engine.config import ConfigError, from_dict
 from training.engine.data import to_ranking
 from training.engine.device import load_causal_lm, load_tokenizer
