@@ -59,6 +59,7 @@ def independent_scores(job, ensemble_dir):
     return {line["id"]: ensemble.score(line["prompt"], line["responses"])["uncertainty"] for line in lines}
 
 
+@pytest.mark.slow
 def test_next_hands_out_the_sampled_tasks_most_uncertain_first(models, tiny_dirs):
     base, rm = models
     job = run_sample(base, rm)
@@ -77,6 +78,7 @@ def test_next_hands_out_the_sampled_tasks_most_uncertain_first(models, tiny_dirs
     assert handed == order
 
 
+@pytest.mark.slow
 def test_a_budget_keeps_only_the_most_uncertain_prompts(models, tiny_dirs):
     base, rm = models
     job = run_sample(base, rm, uncertainty_budget=2)
@@ -107,6 +109,7 @@ def test_a_reward_model_without_ensemble_heads_cannot_order(models, tiny_dirs):
     assert caught.value.field == "input_models" and "ensemble" in caught.value.message
 
 
+@pytest.mark.slow
 def test_a_reward_model_job_trains_ensemble_heads_beside_its_own_head(models, tmp_path):
     from training.engine.reward import load_reward_model
     from training.models import DatasetSnapshot

@@ -27,6 +27,7 @@ def mean_uncertainty(model, groups):
     return statistics.mean(model.score(prompt, answers)["uncertainty"] for prompt, answers in groups)
 
 
+@pytest.mark.slow
 def test_spread_is_larger_on_answers_unlike_the_training_data(ensemble):
     model = load_ensemble(ensemble)
     rng = random.Random(0)

@@ -53,6 +53,7 @@ def train_once(model, records, out):
     return load_file(str(out / HEAD_FILE))["weight"]
 
 
+@pytest.mark.slow
 def test_a_labeler_weighted_zero_changes_nothing_in_training(tiny_model, tmp_path):
     clean = train_once(tiny_model, GOOD, tmp_path / "clean")
     with_zero = train_once(tiny_model, GOOD + [{**r, "weight": 0} for r in NOISE], tmp_path / "zero")
