@@ -190,3 +190,15 @@ def test_cli_trains_listwise_and_refuses_a_bad_beta(sft_model, tmp_path, capsys)
     assert out["steps"] == 2 and not out["stopped"] and "reward_accuracy" in out["metrics"]
     assert main(args + ["--beta", "0"]) == 2
     assert json.loads(capsys.readouterr().err.strip().splitlines()[-1])["field"] == "beta"
+
+
+def test_lora_dpo_trains_adapters_only_and_saves_the_merged_policy(sft_model, tmp_path):
+    from safetensors.torch import load_file
+
+    data = rankings(TRAIN_NOUNS[:4], k=4, n_per_noun=2)
+    cfg = DPOConfig(batch_size=4, learning_rate=1e-2, max_steps=2, eval_fraction=0.0, lora_r=4, log_every=1)
+    result = train_dpo(sft_model, data, tmp_path / "lora", cfg)
+    assert result.steps == 2 and (tmp_path / "lora" / "adapter").is_dir()
+    before, after = load_file(str(sft_model / "model.safetensors")), load_file(str(tmp_path / "lora" / "model.safetensors"))
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert changed and all("attn" in k for k in changed)  # only the adapted attention weights moved (merged)
