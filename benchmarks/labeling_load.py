@@ -127,7 +127,7 @@ class Labeler(threading.Thread):
     """One simulated labeler: next -> submit, over a keep-alive connection, until the deadline.
     `fetch` and `submit` speak the platform's API; a subclass speaks another system's."""
 
-    auth_scheme = "Token"
+    no_task_status = 204  # what `next` answers when no task is left
 
     def __init__(self, port, token, deadline, stats):
         super().__init__(daemon=True)
@@ -156,7 +156,7 @@ class Labeler(threading.Thread):
         for attempt in range(2):
             try:
                 self.conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                                  headers={"Authorization": f"{self.auth_scheme} {self.token}", "Content-Type": "application/json",
+                                  headers={"Authorization": f"Token {self.token}", "Content-Type": "application/json",
                                            **(headers or {})})
                 response = self.conn.getresponse()
                 return response.status, response.read()
@@ -173,7 +173,7 @@ class Labeler(threading.Thread):
             t0 = time.perf_counter()
             status, item, task_id = self.fetch()
             local["next"].append(time.perf_counter() - t0)
-            if status in (204, 404):  # 404: Label Studio's "no more tasks"
+            if status == self.no_task_status:
                 local["empty"] += 1
                 break
             if item is None:

@@ -149,6 +149,7 @@ class LabelStudioLabeler(labeling_load.Labeler):
     """The same labeler, speaking Label Studio's API: next task, then an annotation ranking its K answers."""
 
     project = None  # set by LabelStudio.start
+    no_task_status = 404
 
     def fetch(self):
         status, body = self.call("GET", f"/api/projects/{self.project}/next/")
