@@ -40,6 +40,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -410,6 +411,8 @@ def main(argv=None):
 
     from broker import ensure_redis, free_port
 
+    # A plain SIGTERM (`timeout`, a CI runner) would skip the clean-up below and leave the servers running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     cluster = PrivateCluster(pg_bin, free_port()).start()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     redis_process, platform_procs = None, []
