@@ -2,7 +2,8 @@
 
     ACCELERATE_USE_CPU=true torchrun --nproc_per_node 2 tests/training/engine/distributed_runs.py SPEC.json
 
-SPEC is a list of {"kind": "sft"|"rm"|"ppo", "model", "data", "out", "config", ["reward_model"]}. Every
+SPEC is a list of {"kind": "sft"|"rm"|"ppo", "model", "data", "out", "config", ["reward_model"]} or
+{"kind": "bootstrap", "out", "config"} (trained on the synthetic corpus). Every
 process appends each logged metric line to ``<out>/rank-<r>.jsonl`` (on_progress runs on every rank), so a
 test can check that all ranks saw the same numbers (PPO's β and whitening statistics).
 """
@@ -18,6 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 def main(spec_path):
     import torch
 
+    from tests.training.engine.synthetic import corpus
+    from training.engine.bootstrap import BootstrapConfig, bootstrap
     from training.engine.config import from_dict
     from training.engine.ppo import PPOConfig, train_ppo
     from training.engine.reward import RMConfig, train_reward_model
@@ -33,7 +36,9 @@ def main(spec_path):
             with open(out / f"rank-{rank}.jsonl", "a") as f:
                 f.write(json.dumps({"step": step, **metrics}) + "\n")
 
-        if run["kind"] == "sft":
+        if run["kind"] == "bootstrap":
+            bootstrap(out, texts=corpus(), config=from_dict(BootstrapConfig, run["config"]), on_progress=on_progress)
+        elif run["kind"] == "sft":
             train_sft(run["model"], run["data"], out, from_dict(SFTConfig, run["config"]), on_progress=on_progress)
         elif run["kind"] == "rm":
             train_reward_model(run["model"], run["data"], out, from_dict(RMConfig, run["config"]),

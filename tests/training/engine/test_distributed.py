@@ -32,6 +32,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 SFT = {"batch_size": 4, "epochs": 2, "learning_rate": 1e-3, "eval_fraction": 0.0, "log_every": 1, "save_every": 100}
 RM = {"batch_size": 4, "epochs": 2, "learning_rate": 2e-4, "eval_fraction": 0.0, "log_every": 1, "save_every": 100}
+BOOTSTRAP = {"arch": "llama", "vocab_size": 400, "n_embd": 32, "n_head": 4, "n_layer": 1, "max_steps": 6,
+             "batch_size": 5, "block_size": 24, "learning_rate": 1e-3, "warmup_steps": 0, "log_every": 1,
+             "save_every": 100}
 PPO = {"iterations": 2, "batch_size": 6, "mini_batch_size": 4, "ppo_epochs": 1, "max_new_tokens": 6,
        "adaptive_kl": True, "target_kl": 0.01, "kl_horizon": 10, "log_every": 1, "save_every": 100}
 
@@ -98,6 +101,7 @@ def data(tmp_path_factory):
 def two_process(tiny_llama, sft_model, synthetic_rm, data, tmp_path_factory):
     root = tmp_path_factory.mktemp("dp-two")
     spec = [
+        {"kind": "bootstrap", "out": str(root / "bootstrap"), "config": BOOTSTRAP},
         {"kind": "sft", "model": str(tiny_llama), "data": str(data / "demos.jsonl"), "out": str(root / "sft"),
          "config": SFT},
         {"kind": "rm", "model": str(tiny_llama), "data": str(data / "rankings.jsonl"), "out": str(root / "rm"),
@@ -112,6 +116,16 @@ def two_process(tiny_llama, sft_model, synthetic_rm, data, tmp_path_factory):
                           cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return root
+
+
+def test_bootstrap_two_processes_equal_one(two_process, tmp_path):
+    from tests.training.engine.synthetic import corpus
+    from training.engine.bootstrap import BootstrapConfig, bootstrap
+
+    # 5 windows per step over 2 processes: 3 + 2, the split need not be even
+    bootstrap(tmp_path / "one", texts=corpus(), config=BootstrapConfig(**BOOTSTRAP))
+    assert_weights_close(tmp_path / "one", two_process / "bootstrap")
+    assert_same_schedule(tmp_path / "one", two_process / "bootstrap")
 
 
 def test_sft_two_processes_equal_one(tiny_llama, data, two_process, tmp_path):
