@@ -86,6 +86,9 @@ function LaunchForm(props: { onLaunched: (id: number) => void }) {
     }
   };
 
+  // Launch only once the schema and the inputs to preselect have loaded: a click before then would
+  // send a form the user has not seen filled.
+  const ready = Boolean(kindSchema) && snapshots.data !== null && models.data !== null;
   const multi = (e: Event) => Array.from((e.currentTarget as HTMLSelectElement).selectedOptions).map((o) => o.value);
   return (
     <form class="card" onSubmit={launch} aria-labelledby="launch-title" data-testid="launch-form">
@@ -147,7 +150,7 @@ function LaunchForm(props: { onLaunched: (id: number) => void }) {
         })}
       </fieldset>
       <Errors messages={errorsFor(errors, "config").filter((m) => !fields.some((f) => errorsFor(errors, `config.${f.name}`).includes(m)))} />
-      <div class="row"><button type="submit" disabled={busy} data-testid="launch">Launch {kind} job</button></div>
+      <div class="row"><button type="submit" disabled={busy || !ready} data-testid="launch">Launch {kind} job</button></div>
     </form>
   );
 }
