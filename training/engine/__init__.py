@@ -12,5 +12,8 @@ One module per step, each with its config dataclass at the top and one train fun
 Every train function takes ``on_progress(step, total, metrics)`` and ``should_stop()``, writes
 ``metrics.jsonl`` and checkpoints into ``out_dir``, resumes from the last checkpoint, and returns a
 ``config.TrainResult``. ``config.from_dict(Cls, d)`` validates untrusted JSON (``ConfigError.field``).
+Several processes (``torchrun``/``accelerate launch``): ``parallel.py`` splits each global batch so N
+processes take the same step as one (docs/distributed.md). LoRA: ``lora_r`` > 0 in the SFT, RM and PPO
+configs (``device.apply_lora``); the output directory holds the merged model and ``adapter/``.
 CLI: ``python -m training.engine --help``. Heavy imports (torch, transformers) happen in the submodules.
 """
