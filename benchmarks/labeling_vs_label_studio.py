@@ -73,11 +73,13 @@ class PrivateCluster:
         self.dir = ROOT / "var" / f"bench-pg-{os.getpid()}"
         self.as_root = os.geteuid() == 0
 
-    def _run(self, *cmd):
+    def _run(self, *cmd, check=True):
         cmd = [str(self.pg_bin / cmd[0]), *cmd[1:]]
         if self.as_root:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if check and done.returncode:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
 
     def start(self):
         if not (self.pg_bin / "initdb").exists():
@@ -126,10 +128,10 @@ class PrivateCluster:
         return counts
 
     def stop(self):
-        try:
-            self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        """Stops the server if it runs, and removes the cluster, whatever state start() left it in."""
+        if (self.dir / "data" / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop", check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def count_statements(rows, worker_role=WORKER_ROLE):
@@ -413,11 +415,12 @@ def main(argv=None):
 
     # A plain SIGTERM (`timeout`, a CI runner) would skip the clean-up below and leave the servers running.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    cluster = PrivateCluster(pg_bin, free_port()).start()
+    cluster = PrivateCluster(pg_bin, free_port())
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     redis_process, platform_procs = None, []
     results, acknowledged = [], {s: [] for s in systems}
     try:
+        cluster.start()
         items = labeling_load.make_items(args.tasks, args.k)
         runs = {}
         if "platform" in systems:
