@@ -143,9 +143,12 @@ def test_the_metrics_series_in_step_order_and_after_a_step(engineer):
 
 def test_the_config_schema_lists_every_kinds_fields_with_types_and_defaults(engineer):
     kinds = engineer.get("/api/jobs/config-schema/").json()["kinds"]
-    assert set(kinds) == {"bootstrap", "sft", "rm", "ppo", "sample", "evaluate"}
+    assert set(kinds) == {"bootstrap", "sft", "rm", "ppo", "sample", "evaluate", "dpo", "bon"}
+    # Every field of every kind says what it is for: the launch form shows it as help text.
+    assert all(f.get("help") for kind in kinds.values() for f in kind["fields"])
     sft = {f["name"]: f for f in kinds["sft"]["fields"]}
-    assert sft["learning_rate"] == {"name": "learning_rate", "type": "float", "default": 1e-4, "source": "engine"}
+    assert {k: sft["learning_rate"][k] for k in ("name", "type", "default", "source")} == {
+        "name": "learning_rate", "type": "float", "default": 1e-4, "source": "engine"}
     assert sft["mixed_precision"]["choices"] == ["no", "fp16", "bf16"]
     sample = {f["name"]: f for f in kinds["sample"]["fields"]}
     assert (sample["k"]["default"], sample["prompt_ids"]["type"], sample["split"]["source"]) == (4, "list", "job")
