@@ -173,6 +173,10 @@ def test_the_whole_loop_through_the_web_ui(page, browser, live_server, make_user
     page.wait_for_url(re.compile(r".*/work/ranking/\d+$"))
     page2.get_by_test_id("start-ranking").click()
     page2.wait_for_url(re.compile(r".*/work/ranking/\d+$"))
+    guideline = page.get_by_test_id("guideline-body")  # Markdown rendered (sanitised), not shown raw
+    expect(guideline.locator("h1")).to_have_text("Ranking guide")
+    expect(guideline.locator("strong")).to_have_text("helpful")
+    assert "**" not in guideline.inner_text()
     shot(page, "05-ranking-keyboard")
     for turn in range(4):  # they take turns, so each ranks 4 of the 8 tasks
         rank_current_task(page, tie=turn == 0, flag=turn == 1)

@@ -2,6 +2,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Guideline, Message } from "../labelingApi";
+import { Markdown } from "./Markdown";
 import { Errors } from "./ui";
 
 export function PromptView(props: { messages: Message[] }) {
@@ -24,7 +25,7 @@ export function GuidelinePanel(props: { guideline: Guideline | null }) {
     <aside class="guideline" aria-label="Guidelines">
       <details open>
         <summary>{g ? `${g.name} — version ${g.number}` : "Guidelines"}</summary>
-        {g ? <div class="guideline-body">{g.body}</div> : <p class="muted">No published guideline.</p>}
+        {g ? <Markdown source={g.body} class="guideline-body markdown" testId="guideline-body" /> : <p class="muted">No published guideline.</p>}
       </details>
     </aside>
   );

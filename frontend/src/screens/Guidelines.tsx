@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, rows } from "../api";
+import { Markdown } from "../components/Markdown";
 import { ApiState, Errors, fmtDate, useApi } from "../components/ui";
 import { diffLines, diffStats } from "../logic/diff";
 import { errorsFor, FieldErrors } from "../logic/errors";
@@ -88,6 +89,10 @@ function GuidelineVersions(props: { id: number }) {
         <label for="guideline-body">Text</label>
         <textarea id="guideline-body" rows={14} value={body ?? ""} disabled={body === null} onInput={(e) => { setBody(e.currentTarget.value); setConfirming(false); }} />
         <Errors messages={errorsFor(errors, "body")} />
+        <details class="preview">
+          <summary>Preview (as labelers see it)</summary>
+          <Markdown source={body ?? ""} testId="guideline-preview" />
+        </details>
         <label for="guideline-changelog">What changed</label>
         <input id="guideline-changelog" value={changelog} onInput={(e) => setChangelog(e.currentTarget.value)} />
         <Errors messages={errorsFor(errors, "changelog").concat(errors[""] ?? [])} />
