@@ -1,6 +1,6 @@
 /**
  * Which inputs the launch form preselects for a job kind: the newest model and snapshots of the kinds
- * the job takes (training/jobs.py `resolve_inputs` is the rule that checks them on the server).
+ * the job takes (training/launch.py `resolve_inputs` is the rule that checks them on the server).
  */
 
 export interface Item { id: number; kind: string }
