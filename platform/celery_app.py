@@ -7,7 +7,7 @@ Start workers with `celery -A celery_app worker -Q default` and `-Q gpu --concur
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
@@ -38,6 +38,19 @@ app.conf.update(
     result_expires=24 * 3600,
 )
 app.autodiscover_tasks(["labeling", "training"])
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def close_old_database_connections(task=None, **kwargs):
+    """Around each task, what Django does around each request: drop the connection if an error left it
+    unusable or it passed CONN_MAX_AGE, else keep it (settings.CELERY_DB_REUSE_MAX keeps Celery's fixup
+    from closing it after every task). Eager tasks run inside the caller's transaction: left alone."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 def send_now(name, args=(), timeout=2.0, **options):
