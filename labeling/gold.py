@@ -18,35 +18,22 @@ goes in: the point estimate, or the Wilson lower bound (a labeler with little go
 less). Labelers whose chosen estimate is below `floor` are left out of the snapshot; labelers with no
 gold pairs get `unmeasured_weight` and are never below the floor. The rule is recorded with the
 snapshot (its filters) and every ranking line carries its weight.
+
+The arithmetic (pair tally, interval, weight) is in labeling.gold_math, free of Django, so the offline
+hidden-preference experiment weighs its simulated labelers with the same functions.
 """
 
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from itertools import combinations
 
 from django.contrib.auth import get_user_model
 
+from labeling.gold_math import gold_pair_tally, weight_from_accuracy, wilson_interval  # noqa: F401 (re-exported)
 from labeling.models import RankedResponse, Ranking, Task
 from labeling.ranking import RuleError
 
-Z95 = 1.959963984540054
 ESTIMATES = ("accuracy", "wilson_low")
-
-
-def wilson_interval(successes, n, z=Z95):
-    """(low, high) of the Wilson score interval for successes out of n; (None, None) when n is 0."""
-    if not n:
-        return None, None
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def weight_from_accuracy(accuracy):
-    return max(0.0, 2 * accuracy - 1)
 
 
 def _unit_number(value, field):
@@ -113,13 +100,9 @@ def gold_scores(rankings=None):
             Task.objects.filter(pk__in={task for _, task, _ in ranks}).values_list("id", "gold_ranks")}
     tallies = defaultdict(lambda: [0.0, 0])
     for (_, task_id, labeler_id), given in ranks.items():
-        truth = gold[task_id]
-        for x, y in combinations(sorted(set(given) & set(truth)), 2):
-            if truth[x] == truth[y]:
-                continue
-            tallies[labeler_id][1] += 1
-            said = (given[x] > given[y]) - (given[x] < given[y])
-            tallies[labeler_id][0] += 0.5 if said == 0 else float(said == ((truth[x] > truth[y]) - (truth[x] < truth[y])))
+        agreed, pairs = gold_pair_tally(given, gold[task_id])
+        tallies[labeler_id][0] += agreed
+        tallies[labeler_id][1] += pairs
     return {labeler: GoldScore(labeler, agreed, pairs) for labeler, (agreed, pairs) in tallies.items()}
 
 
