@@ -41,6 +41,8 @@ def test_untouched_form_stores_the_schema_defaults_for_every_kind(page, make_use
         "ppo": (set(), {models["sft"].pk, models["rm"].pk}),
         "sample": (set(), {models["sft"].pk}),
         "evaluate": ({snapshots["rankings"].pk}, {models["rm"].pk}),
+        "dpo": ({snapshots["rankings"].pk}, {models["sft"].pk}),
+        "bon": (set(), {models["sft"].pk, models["rm"].pk}),
     }
     assert set(schema) == set(expected_inputs)
     for kind, kind_schema in schema.items():

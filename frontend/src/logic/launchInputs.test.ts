@@ -14,6 +14,10 @@ describe("launch form preselects the inputs a job kind takes", () => {
     expect(preselect("ppo", snapshots, models)).toEqual({ snapshots: [], models: [2, 3] });
     expect(preselect("sample", snapshots, models)).toEqual({ snapshots: [], models: [2] });
   });
+  it("DPO learns from preference data on the SFT policy; best-of-N samples it with the reward model", () => {
+    expect(preselect("dpo", snapshots, models)).toEqual({ snapshots: [4], models: [2] });
+    expect(preselect("bon", snapshots, models)).toEqual({ snapshots: [], models: [2, 3] });
+  });
   it("the only model is chosen; nothing when nothing fits", () => {
     expect(preselect("sample", [], [{ id: 7, kind: "base" }])).toEqual({ snapshots: [], models: [7] });
     expect(preselect("sft", [], [])).toEqual({ snapshots: [], models: [] });
