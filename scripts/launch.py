@@ -45,9 +45,13 @@ def main():
         log = open(logs / f"{name}.log", "ab")
         processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
+    # One-off helpers: waited for as they finish (never left as zombies), stopped with the rest.
+    helpers = {}
     if os.environ.get("SKIP_DEMO_MODEL") != "1":
-        subprocess.Popen([*manage, "demo_model"], cwd=ROOT, env=env,
-                         stdout=open(logs / "demo-model.log", "ab"), stderr=subprocess.STDOUT)
+        helpers["demo-model"] = subprocess.Popen([*manage, "demo_model"], cwd=ROOT, env=env,
+                                                 stdout=open(logs / "demo-model.log", "ab"), stderr=subprocess.STDOUT)
+        print("demo model: converting SmolLM2, then a sampling job makes the first ranking tasks "
+              "(watch it under Jobs, as ml, or on the admin's Progress page)", flush=True)
 
     print(f"\nRLHF platform running at http://{host}:{port}/  (API docs: /api/docs/, admin: /admin/)")
     print(f"broker: {redis_url}{' (embedded)' if redis_process else ''}; logs in {logs}")
@@ -70,17 +74,28 @@ def main():
             if process.poll() is not None:
                 print(f"{name} exited with code {process.returncode}; see {logs / (name + '.log')}", flush=True)
                 stopping = True
+        for name, code in reap(helpers):
+            print(f"{name} finished ({'ok' if code == 0 else f'exit code {code}'}); see {logs / (name + '.log')}", flush=True)
         time.sleep(1)
-    for process in processes.values():
+    for process in [*processes.values(), *helpers.values()]:
         if process.poll() is None:
             process.terminate()
-    for process in processes.values():
+    for process in [*processes.values(), *helpers.values()]:
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
     if redis_process:
         redis_process.terminate()
+
+
+def reap(helpers):
+    """Collect the exit status of helpers that have finished (so none stays a zombie) and forget them;
+    yields (name, exit code)."""
+    for name, process in list(helpers.items()):
+        if process.poll() is not None:
+            del helpers[name]
+            yield name, process.returncode
 
 
 if __name__ == "__main__":
