@@ -1,8 +1,9 @@
 """The RLHF loop of the experiment, stage by stage, on the training engine.
 
 bootstrap → demonstrations → SFT → K samples per RM prompt → rankings by simulated labelers (overlap:
-``labelers_per_task`` rank the same task, so agreement is measured) → reward model → PPO and PPO-ptx →
-gold evaluation. ``Sizes`` holds every size; ``FULL`` is the documented run, ``TINY`` the one in the
+``labelers_per_task`` rank the same task, so agreement is measured) → reward model → PPO and PPO-ptx; beside
+them, from the same SFT model and the same labels: DPO and listwise (Plackett–Luce) DPO straight from the
+rankings, and best-of-N (N = K) rejection sampling against the same reward model → gold evaluation. ``Sizes`` holds every size; ``FULL`` is the documented run, ``TINY`` the one in the
 test suite. Each stage writes a Hugging Face directory under the run folder and is skipped when its
 directory is already complete, so an interrupted run picks up where it stopped.
 """
@@ -44,12 +45,16 @@ class Sizes:
     eval_prompts: int = 60            # of the 60 in the eval split
     eval_samples: int = 4             # answers per eval prompt and model
     kl_bound: float = 10.0            # nats per answer: the "configured bound" PPO's KL must stay under
+    dpo_epochs: int = 2               # DPO and listwise DPO over the same rankings the RM trained on
+    dpo_learning_rate: float = 1e-4
+    dpo_beta: float = 0.1
+    bon_epochs: int = 2               # rejection sampling: SFT epochs on the best of N = K answers per PPO prompt
 
 
 FULL = Sizes()
 TINY = replace(FULL, pretraining_dialogues=300, pretraining_paragraphs=60, n_layer=1, n_embd=32,
                bootstrap_steps=30, sft_prompts=12, sft_epochs=1, rm_prompts=8, k=4, sample_rounds=1, rm_epochs=1, ppo_iterations=2,
-               ppo_batch_size=4, max_new_tokens=12, eval_prompts=6, eval_samples=1)
+               ppo_batch_size=4, max_new_tokens=12, eval_prompts=6, eval_samples=1, dpo_epochs=1, bon_epochs=1)
 
 
 def split(name: str, n: int) -> list[dict]:
@@ -159,6 +164,30 @@ class Loop:
             self.timed(name, train_ppo, sft, rm, prompts, path, config, ptx_data=self.ptx_data(demos) if ptx_coef > 0 else None)
         return path
 
+    def dpo(self, sft, rankings, name: str, loss: str):
+        """DPO (pairwise) or listwise DPO from the SFT model on the labelers' rankings: no reward model."""
+        from training.engine.dpo import DPOConfig, train_dpo
+
+        s, path = self.sizes, self.out / name
+        if not _done(path):
+            config = DPOConfig(loss=loss, beta=s.dpo_beta, epochs=s.dpo_epochs, batch_size=8,
+                               learning_rate=s.dpo_learning_rate, max_length=256, eval_fraction=0.0, log_every=10,
+                               save_every=100_000)
+            self.timed(name, train_dpo, sft, rankings, path, config)
+        return path
+
+    def best_of_n(self, sft, rm, name: str = "best_of_n"):
+        """Rejection sampling: N = K answers per PPO prompt, the reward model keeps one, SFT on those."""
+        from training.engine.best_of_n import BoNConfig, rejection_sampling
+
+        s, path = self.sizes, self.out / name
+        if not _done(path):
+            config = BoNConfig(n=s.k, max_new_tokens=s.max_new_tokens, sample_batch_size=16, epochs=s.bon_epochs,
+                               batch_size=16, learning_rate=1e-3, max_length=256, log_every=10, save_every=100_000)
+            prompts = [{"text": p["text"]} for p in corpus.prompts() if p["split"] == "ppo"]
+            self.timed(name, rejection_sampling, sft, rm, prompts, path, config)
+        return path
+
     def ptx_data(self, demos):
         """The pretraining mix: the base model's own text (InstructGPT mixed in its pretraining data),
         the demonstrations, or both. Demonstrations alone are few and get memorised."""
@@ -196,7 +225,9 @@ class Loop:
         rankings = self.rank(self.sample_rm_answers(sft))
         rm = self.reward_model(sft, rankings, demos)
         models = {"base": base, "sft": sft, "ppo": self.ppo(sft, rm, demos, "ppo", 0.0),
-                  "ppo_ptx": self.ppo(sft, rm, demos, "ppo_ptx", self.sizes.ptx_coef)}
+                  "ppo_ptx": self.ppo(sft, rm, demos, "ppo_ptx", self.sizes.ptx_coef),
+                  "dpo": self.dpo(sft, rankings, "dpo", "pairwise"), "listwise": self.dpo(sft, rankings, "listwise", "listwise"),
+                  "best_of_n": self.best_of_n(sft, rm)}
         heldout = [{"prompt": p["text"], "completion": corpus.demonstration(p, seed=10_000 + i)}
                    for i, p in enumerate(split("eval", self.sizes.eval_prompts))]
         results = self.timed("evaluate", self.evaluate, models, rm, heldout)
@@ -222,4 +253,22 @@ def targets(results: dict, sizes: Sizes) -> dict:
         "ptx_lm_loss": (f"PPO-ptx LM loss on demonstrations {ptx_loss:.3f} vs SFT {sft_loss:.3f} "
                         f"({ptx_loss / sft_loss - 1:+.1%}; target within 10%)", ptx_loss <= 1.10 * sft_loss),
         "agreement": (f"labeler agreement {agreement:.1%} (InstructGPT ≈ 73%)", abs(agreement - 0.73) <= 0.05),
+        **dpo_targets(results),
+    }
+
+
+def dpo_targets(results: dict) -> dict:
+    """Listwise ≥ pairwise DPO at comparable KL; the DPO family within 5 points of PPO in under a third of its time."""
+    m, t = results["models"], results.get("timings_s", {})
+    if "dpo" not in m or "listwise" not in m:
+        return {}
+    win = {n: m[n]["win_vs_sft"]["win_rate"] for n in ("ppo", "dpo", "listwise")}
+    best = max(("dpo", "listwise"), key=lambda n: win[n])
+    time_ratio = t.get(best, 0) / max(t.get("ppo", 0), 1e-9)
+    return {
+        "listwise_vs_dpo": (f"listwise wins {win['listwise']:.1%} (KL {m['listwise']['kl_to_sft']:.2f}) vs DPO "
+                            f"{win['dpo']:.1%} (KL {m['dpo']['kl_to_sft']:.2f})", win["listwise"] >= win["dpo"]),
+        "dpo_vs_ppo": (f"best of the DPO family ({best}) {win[best]:.1%} vs PPO {win['ppo']:.1%} (target within 5 "
+                       f"points) in {time_ratio:.0%} of PPO's training time (target under a third)",
+                       win[best] >= win["ppo"] - 0.05 and time_ratio < 1 / 3),
     }

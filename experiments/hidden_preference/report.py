@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from html import escape
 
-MODELS = ("base", "sft", "ppo", "ppo_ptx")
-LABELS = {"base": "Base (bootstrap)", "sft": "SFT", "ppo": "PPO", "ppo_ptx": "PPO-ptx"}
+MODELS = ("base", "sft", "ppo", "ppo_ptx", "dpo", "listwise", "best_of_n")
+LABELS = {"base": "Base (bootstrap)", "sft": "SFT", "ppo": "PPO", "ppo_ptx": "PPO-ptx", "dpo": "DPO",
+          "listwise": "Listwise DPO", "best_of_n": "Best-of-N"}
 
 
 def _pct(x) -> str:
@@ -22,8 +23,8 @@ def _num(x, digits=3) -> str:
 def markdown_table(results: dict) -> str:
     """One row per model: gold win rate against SFT (95% CI), gold score, RM reward, KL to SFT, LM loss."""
     rows = ["| Model | Gold win rate vs SFT (95% CI) | Gold score (0–4) | Names term | Polite | In length band "
-            "| RM reward | KL to SFT (nats) | LM loss on demonstrations |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "| RM reward | KL to SFT (nats) | LM loss on demonstrations | Training time (s) |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for name in MODELS:
         m = results["models"].get(name)
         if m is None:
@@ -33,7 +34,8 @@ def markdown_table(results: dict) -> str:
         p = m["gold"]
         rows.append(f"| {LABELS[name]} | {win} | {_num(p['gold_score'], 2)} | {_pct(p['names_term'])} | "
                     f"{_pct(p['polite'])} | {_pct(p['in_length_band'])} | {_num(m.get('rm_reward'), 2)} | "
-                    f"{_num(m.get('kl_to_sft'), 2)} | {_num(m.get('demo_lm_loss'))} |")
+                    f"{_num(m.get('kl_to_sft'), 2)} | {_num(m.get('demo_lm_loss'))} | "
+                    f"{_num(results.get('timings_s', {}).get(name), 1)} |")
     return "\n".join(rows)
 
 
@@ -43,7 +45,7 @@ def summary_lines(results: dict) -> list[str]:
     return [f"- {name}: {text} — {'met' if ok else 'NOT met'}" for name, (text, ok) in t.items()]
 
 
-def svg_win_rates(results: dict, width: int = 520, height: int = 300) -> str:
+def svg_win_rates(results: dict, width: int = 760, height: int = 300) -> str:
     """Bars of the gold win rate against SFT with 95% intervals, and a dashed line at 50%."""
     names = [n for n in MODELS if n in results["models"]]
     left, right, top, bottom = 60, 20, 30, 50

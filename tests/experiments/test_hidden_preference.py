@@ -100,28 +100,30 @@ def test_the_command_runs_the_shortened_loop_through_the_platform(tmp_path):
     assert facts["platform_agreement"]["compared_pairs"] == facts["agreement_pairs"] == TINY.rm_prompts * pairs_per_ranking
     assert facts["platform_agreement"]["overall"] == pytest.approx(facts["labeler_agreement"])
 
-    assert set(results["models"]) == {"base", "sft", "ppo", "ppo_ptx"}
-    for name in ("base", "ppo", "ppo_ptx"):
+    assert set(results["models"]) == {"base", "sft", "ppo", "ppo_ptx", "dpo", "listwise", "best_of_n"}
+    for name in ("base", "ppo", "ppo_ptx", "dpo", "listwise", "best_of_n"):
         win = results["models"][name]["win_vs_sft"]
         assert win["n"] == TINY.eval_prompts * TINY.eval_samples
         assert win["ci_low"] <= win["win_rate"] <= win["ci_high"]
-    for name in ("ppo", "ppo_ptx"):
+    for name in ("ppo", "ppo_ptx", "dpo", "listwise", "best_of_n"):
         assert math.isfinite(results["models"][name]["kl_to_sft"])
         assert math.isfinite(results["models"][name]["demo_lm_loss"])
     assert 0 <= results["rm_gold_accuracy"]["accuracy"] <= 1
-    assert set(results["targets"]) == {"rm_accuracy", "ppo_wins", "ptx_lm_loss", "agreement"}
+    assert set(results["targets"]) == {"rm_accuracy", "ppo_wins", "ptx_lm_loss", "agreement", "listwise_vs_dpo",
+                                       "dpo_vs_ppo"}
 
     table = (out / "report.md").read_text()
-    assert "| PPO-ptx |" in table and "| SFT | 50% (itself) |" in table
+    assert "| PPO-ptx |" in table and "| SFT | 50% (itself) |" in table and "| Listwise DPO |" in table
     svg = (out / "win_rates.svg").read_text()
-    assert svg.startswith("<svg") and svg.count("<rect") == 5  # background + 4 bars
+    assert svg.startswith("<svg") and svg.count("<rect") == 8  # background + 7 bars
 
 
 @pytest.mark.slow
 def test_the_offline_loop_resumes_from_the_stages_it_finished(tmp_path):
     """``--offline``: the engine alone; a second run reuses every finished stage's model folder."""
     first = Loop(tmp_path, TINY, log=lambda message: None).run()
-    assert {"bootstrap", "sft", "ppo", "ppo_ptx"} <= set(first["timings_s"])
+    trained = {"bootstrap", "sft", "ppo", "ppo_ptx", "dpo", "listwise", "best_of_n"}
+    assert trained <= set(first["timings_s"])
     second = Loop(tmp_path, TINY, log=lambda message: None).run()
-    assert not {"bootstrap", "sft", "ppo", "ppo_ptx"} & set(second["timings_s"])  # nothing trained again
+    assert not trained & set(second["timings_s"])  # nothing trained again
     assert second["facts"]["rankings"] == TINY.rm_prompts * TINY.labelers_per_task
