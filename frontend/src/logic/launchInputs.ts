@@ -36,8 +36,6 @@ export function preselect(kind: string, snapshots: Item[], models: Item[], mode 
     case "dpo": return { snapshots: preference, models: preferred(models, ["sft", "policy", "base"]) };
     case "bon": return { snapshots: [], models: [...preferred(models, ["sft", "policy", "base"]), ...newest(models, ["rm"])] };
     case "sample": return { snapshots: [], models: newest(models, LANGUAGE_MODELS) };
-    case "dpo": return { snapshots: preference, models: preferred(models, ["sft", "policy", "base"]) };
-    case "bon": return { snapshots: [], models: [...preferred(models, ["sft", "policy", "base"]), ...newest(models, ["rm"])] };
     case "evaluate":
       if (mode === "reward_win_rate") return { snapshots: [], models: [...twoNewest(models), ...newest(models, ["rm"])] };
       if (mode === "human_comparison") return { snapshots: [], models: twoNewest(models) };
