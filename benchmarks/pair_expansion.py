@@ -97,6 +97,52 @@ def build_rankings(n_rankings, seed, batch=5000):
     return ranking_ids, expected
 
 
+# The expansion as it was before 2026-12-03 (one INSERT ... SELECT joined to the ranking, then an
+# UPDATE marking the rankings; the ranking foreign key checked per pair row), for --compare.
+BEFORE_INSERT = """
+    INSERT INTO labeling_comparisonpair (ranking_id, chosen_id, rejected_id)
+    SELECT better.ranking_id, better.response_id, worse.response_id
+    FROM labeling_rankedresponse better
+    JOIN labeling_rankedresponse worse ON worse.ranking_id = better.ranking_id AND better.rank < worse.rank
+    JOIN labeling_ranking r ON r.id = better.ranking_id
+    WHERE better.ranking_id IN ({marks}) AND NOT r.unrankable
+    ON CONFLICT DO NOTHING
+"""
+BEFORE_FK = ("ALTER TABLE labeling_comparisonpair ADD CONSTRAINT bench_before_ranking_fk FOREIGN KEY (ranking_id) "
+             "REFERENCES labeling_ranking (id) DEFERRABLE INITIALLY DEFERRED NOT VALID")
+
+
+def expand_before(ranking_ids):
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from labeling.models import Ranking
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(BEFORE_INSERT.format(marks=", ".join(["%s"] * len(ranking_ids))), ranking_ids)
+        Ranking.objects.filter(id__in=ranking_ids, pairs_expanded_at__isnull=True).update(pairs_expanded_at=timezone.now())
+
+
+def clear_pairs():
+    """Back to the state before expansion: no bench pairs, no ranking marked, dead rows vacuumed."""
+    from django.db import connection
+
+    from labeling.models import ComparisonPair, Ranking
+
+    ComparisonPair.objects.filter(ranking__task__prompt__source="bench").delete()
+    Ranking.objects.filter(task__prompt__source="bench").update(pairs_expanded_at=None)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE labeling_comparisonpair, labeling_ranking")
+
+
+def timed_expansion(expand, ranking_ids, batch):
+    t0 = time.perf_counter()
+    for start in range(0, len(ranking_ids), batch):
+        expand(ranking_ids[start:start + batch])
+    return time.perf_counter() - t0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rankings", type=int, default=100_000)
@@ -104,6 +150,8 @@ def main(argv=None):
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"),
                         help="a database for the benchmark (default: var/bench.sqlite3; never your working one)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--compare", action="store_true",
+                        help="then expand the same rankings again the way it was done before (BEFORE_INSERT), in the same run")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "pair_expansion.json"))
     args = parser.parse_args(argv)
     if args.rankings < 1 or args.batch < 1:
@@ -119,17 +167,35 @@ def main(argv=None):
     ranking_ids, expected = build_rankings(args.rankings, args.seed)
     setup_s = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    for start in range(0, len(ranking_ids), args.batch):
-        expand_rankings(ranking_ids[start:start + args.batch])
-    expand_s = time.perf_counter() - t0
+    if connection.vendor == "postgresql":  # planner statistics, as auto-analyze gives a live database
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    expand_s = timed_expansion(expand_rankings, ranking_ids, args.batch)
     written = ComparisonPair.objects.filter(ranking__task__prompt__source="bench").count()
-
-    t0 = time.perf_counter()
-    for start in range(0, len(ranking_ids), args.batch):  # re-delivery: must write nothing new
-        expand_rankings(ranking_ids[start:start + args.batch])
-    redeliver_s = time.perf_counter() - t0
+    redeliver_s = timed_expansion(expand_rankings, ranking_ids, args.batch)  # must write nothing new
     after = ComparisonPair.objects.filter(ranking__task__prompt__source="bench").count()
+
+    before = {}
+    if args.compare:  # second, on a vacuumed table: any order effect favours the old way
+        clear_pairs()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(BEFORE_FK)
+        try:
+            before_s = timed_expansion(expand_before, ranking_ids, args.batch)
+            before_written = ComparisonPair.objects.filter(ranking__task__prompt__source="bench").count()
+            before_redeliver_s = timed_expansion(expand_before, ranking_ids, args.batch)
+        finally:
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("ALTER TABLE labeling_comparisonpair DROP CONSTRAINT IF EXISTS bench_before_ranking_fk")
+        before = {"before_expand_seconds": round(before_s, 3),
+                  "before_pairs_per_second": round(before_written / before_s) if before_s else None,
+                  "before_redelivery_seconds": round(before_redeliver_s, 3),
+                  "speedup_over_before": round(before_s / expand_s, 2) if expand_s else None}
+        if before_written != written:
+            print("ERROR: the old way wrote a different number of pairs", file=sys.stderr)
+            return 1
 
     result = {
         "database": connection.vendor,
@@ -141,6 +207,7 @@ def main(argv=None):
         "expand_seconds": round(expand_s, 3),
         "pairs_per_second": round(written / expand_s) if expand_s else None,
         "redelivery_seconds": round(redeliver_s, 3),
+        **before,
         "max_pairs_if_no_ties": sum(comb(k, 2) for k in range(4, 10)) / 6 * len(ranking_ids),
         "target_pairs_per_second": 50_000,
         "cpu_count": os.cpu_count(),

@@ -25,26 +25,33 @@ def expected_pair_count(ranks):
 def expand_rankings(ranking_ids):
     """Write the pairs of these rankings; returns the number of new pair rows.
 
-    One set-based statement does it inside the database: every two items of a ranking with a
-    strictly better rank give a pair, tied items give none, unrankable rankings give none, and
-    ON CONFLICT DO NOTHING skips pairs that already exist (a re-delivered task writes nothing).
+    Two statements. First the rankings not yet expanded are marked (UPDATE ... RETURNING): that
+    locks their rows, so an expansion of the same ranking running at the same time waits, then finds
+    it marked and writes nothing, and a re-delivered task stops there. Then one set-based INSERT
+    writes the marked rankings' pairs inside the database: every two items with a strictly better
+    rank give a pair, tied items give none, unrankable rankings give none. Mark and pairs commit
+    together; the unique constraint with ON CONFLICT DO NOTHING still makes a second write harmless.
     That is several times faster than building the rows in Python (benchmarks/pair_expansion.py)."""
-    ranking_ids = [int(i) for i in ranking_ids]
+    ranking_ids = sorted({int(i) for i in ranking_ids})
     if not ranking_ids:
         return 0
     pair, item, ranking = (m._meta.db_table for m in (ComparisonPair, RankedResponse, Ranking))
-    marks = ", ".join(["%s"] * len(ranking_ids))
-    sql = f"""
-        INSERT INTO {pair} (ranking_id, chosen_id, rejected_id)
-        SELECT better.ranking_id, better.response_id, worse.response_id
-        FROM {item} better
-        JOIN {item} worse ON worse.ranking_id = better.ranking_id AND better.rank < worse.rank
-        JOIN {ranking} r ON r.id = better.ranking_id
-        WHERE better.ranking_id IN ({marks}) AND NOT r.unrankable
-        ON CONFLICT DO NOTHING
-    """
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, ranking_ids)
-        written = cursor.rowcount
-        Ranking.objects.filter(id__in=ranking_ids, pairs_expanded_at__isnull=True).update(pairs_expanded_at=timezone.now())
-    return max(written, 0)
+        cursor.execute(f"UPDATE {ranking} SET pairs_expanded_at = %s WHERE pairs_expanded_at IS NULL AND id IN "
+                       f"({_marks(ranking_ids)}) RETURNING id, unrankable", [timezone.now(), *ranking_ids])
+        todo = [pk for pk, unrankable in cursor.fetchall() if not unrankable]
+        if not todo:
+            return 0
+        cursor.execute(f"""
+            INSERT INTO {pair} (ranking_id, chosen_id, rejected_id)
+            SELECT better.ranking_id, better.response_id, worse.response_id
+            FROM {item} better
+            JOIN {item} worse ON worse.ranking_id = better.ranking_id AND better.rank < worse.rank
+            WHERE better.ranking_id IN ({_marks(todo)})
+            ON CONFLICT DO NOTHING
+        """, todo)
+        return max(cursor.rowcount, 0)
+
+
+def _marks(values):
+    return ", ".join(["%s"] * len(values))

@@ -3,6 +3,8 @@
 from math import comb
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from labeling.models import Assignment, ComparisonPair, Origin, Prompt, RankedResponse, Ranking, Response
@@ -59,6 +61,24 @@ def test_a_redelivered_expansion_task_writes_nothing_new(make_user):
     assert expand_ranking_pairs.apply(args=(ranking.id,)).get() == 0  # the same message delivered again
     assert expand_rankings([ranking.id, ranking.id]) == 0
     assert list(ComparisonPair.objects.filter(ranking=ranking).values_list("id", "chosen_id", "rejected_id")) == first
+
+
+def test_a_redelivery_stops_at_the_mark_without_reading_the_items(make_user):
+    ranking, _ = submit_ranking(make_user("labeler"), [1, 2, 3])
+    expand_rankings([ranking.id])
+    with CaptureQueriesContext(connection) as queries:
+        assert expand_rankings([ranking.id]) == 0
+    work = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(work) == 1 and work[0].startswith("UPDATE")
+
+
+def test_pairs_written_again_despite_a_lost_mark_are_not_duplicated(make_user):
+    """The unique constraint with ON CONFLICT DO NOTHING still guards what the mark skips."""
+    ranking, _ = submit_ranking(make_user("labeler"), [1, 2, 2, 4])
+    assert expand_rankings([ranking.id]) == 5
+    Ranking.objects.filter(pk=ranking.pk).update(pairs_expanded_at=None)
+    assert expand_rankings([ranking.id]) == 0
+    assert ComparisonPair.objects.filter(ranking=ranking).count() == 5
 
 
 def test_bulk_expansion_writes_every_rankings_pairs_in_one_call(make_user):
