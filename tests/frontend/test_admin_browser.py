@@ -79,3 +79,20 @@ def test_csv_import_skips_identical_prompts_and_an_all_bad_file_cannot_be_sent(p
     page.get_by_text("2 lines, 2 with errors.").wait_for()
     assert page.get_by_test_id("import-send").is_disabled()
     assert page.get_by_test_id("import-send").inner_text() == "Import 0 prompts"
+
+
+def test_the_progress_page_shows_a_sampling_job_still_making_tasks(page, make_user, settings, tmp_path):
+    """Issue 13, defect 10: after scripts/run.sh the first ranking tasks appeared minutes later with no
+    sign in the UI; the demo's sampling job is now on the admin's Progress page with its progress."""
+    from training.jobs import create_job
+    from training.models import ModelVersion
+
+    settings.ARTIFACT_ROOT = tmp_path
+    Prompt.objects.create(messages=[{"role": "user", "content": "Hi?"}], text="Hi?", split="rm")
+    model = ModelVersion.objects.create(name="SmolLM2", kind="base", artifact_path=str(tmp_path))
+    job = create_job("sample", {"split": "rm"}, input_models=[model], name="demo: SmolLM2 answers")  # no worker: queued
+    make_user("admin", username="ada")
+    log_in(page, "ada", expect_path="/manage/dashboard")
+    card = page.get_by_test_id("sampling-jobs")
+    card.get_by_text(f"Job #{job.pk} (demo: SmolLM2 answers): queued").wait_for()
+    assert card.get_by_role("progressbar").count() == 1

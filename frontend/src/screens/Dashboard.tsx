@@ -4,9 +4,10 @@
  * quality endpoints (counts come from paginated lists' `count`).
  */
 
+import { useEffect } from "preact/hooks";
 import { api, rows } from "../api";
 import { BarList } from "../components/chart";
-import { ApiState, pct, useApi } from "../components/ui";
+import { ApiState, Link, pct, useApi } from "../components/ui";
 import { dailyCounts } from "../logic/metrics";
 
 const count = (path: string) => api.get(path).then((d) => (typeof d?.count === "number" ? d.count : rows(d).length));
@@ -30,13 +31,14 @@ export function Dashboard() {
   return (
     <section class="page">
       <h1>Progress</h1>
+      <SamplingJobs />
       <ApiState error={figures.error} loading={figures.loading} />
       {f ? (
         <dl class="figures">
           <div><dt>Tasks done</dt><dd data-testid="tasks-done">{f.done} / {f.tasks}</dd></div>
           <div><dt>Rankings</dt><dd>{f.rankings}</dd></div>
           <div><dt>Demonstrations</dt><dd>{f.demos}</dd></div>
-          <div><dt>Awaiting review</dt><dd>{f.awaiting}</dd></div>
+          <div><dt>Awaiting review</dt><dd>{f.awaiting ? <Link href="/manage/review">{f.awaiting}</Link> : f.awaiting}</dd></div>
           <div><dt>Agreement between labelers</dt><dd>{pct(agreement.data?.overall)}</dd></div>
           <div><dt>Agreement with gold</dt><dd>{pct(agreement.data?.gold_agreement)}</dd></div>
         </dl>
@@ -70,6 +72,34 @@ export function Dashboard() {
           </tbody>
         </table>
       ) : null}
+    </section>
+  );
+}
+
+/** Sampling jobs still making ranking tasks (the demo's first one takes minutes), with their progress,
+ * so an empty queue has a visible reason. */
+function SamplingJobs() {
+  const jobs = useApi(async () => rows(await api.get(`/api/jobs/?kind=sample&ordering=-id&limit=10`))
+    .filter((j: any) => j.state === "queued" || j.state === "running"), []);
+  useEffect(() => {
+    if (!(jobs.data ?? []).length) return;
+    const t = setTimeout(jobs.reload, 3000);
+    return () => clearTimeout(t);
+  }, [jobs.data]);
+  const active = jobs.data ?? [];
+  if (!active.length) return null;
+  return (
+    <section class="card" aria-labelledby="sampling-title" data-testid="sampling-jobs">
+      <h2 id="sampling-title">Answers being sampled</h2>
+      <ul>
+        {active.map((j: any) => (
+          <li>
+            Job #{j.id} {j.name ? `(${j.name})` : ""}: {j.state}{" "}
+            <progress max={1} value={Number(j.progress ?? 0)} aria-label={`Sampling job ${j.id} progress`} /> {Math.round(100 * Number(j.progress ?? 0))}%
+            {" "}— its ranking tasks appear when it finishes.
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }
