@@ -23,6 +23,9 @@ def test_keyboard_ranking_shortcuts_and_the_next_task(page, make_user):
         create_ranking_task(prompt, [Response.objects.create(prompt=prompt, text=t, origin=Origin.MODEL)
                                      for t in ("one", "two", "three", "four")])
     log_in(page, "lena", expect_path="/work")
+    summary = page.get_by_test_id("work-summary")
+    expect(summary).to_contain_text("Rankings waiting2")
+    expect(summary).to_contain_text("Done today0")
     page.get_by_test_id("start-ranking").click()
     page.wait_for_url(re.compile(r".*/work/ranking/\d+$"))
     first = Assignment.objects.get(labeler=labeler)
@@ -58,4 +61,6 @@ def test_keyboard_ranking_shortcuts_and_the_next_task(page, make_user):
     page.keyboard.type("I can't judge this.")
     page.get_by_role("button", name="Skip", exact=True).click()
     page.wait_for_url("**/work?done=skip")
+    expect(page.get_by_test_id("work-summary")).to_contain_text("Rankings waiting0")
+    expect(page.get_by_test_id("work-summary")).to_contain_text("Done today1")
     assert Assignment.objects.exclude(pk=first.pk).get(labeler=labeler).state == "skipped"

@@ -1,8 +1,8 @@
 /** The labeler's start page: get the next ranking or demonstration task. */
 
 import { useState } from "preact/hooks";
-import { ApiError } from "../api";
-import { Errors } from "../components/ui";
+import { api, ApiError } from "../api";
+import { Errors, useApi } from "../components/ui";
 import { labeling, workPath } from "../labelingApi";
 import { navigate } from "../router";
 
@@ -16,6 +16,8 @@ export function LabelerHome() {
   const [message, setMessage] = useState<string | null>(DONE[new URLSearchParams(location.search).get("done") ?? ""] ?? null);
   const [errors, setErrors] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
+  const summary = useApi(() => api.get(`/api/work/summary/`), []);
+  const n = summary.data;
 
   const start = async (kind: "ranking" | "demonstration") => {
     setBusy(true);
@@ -39,6 +41,13 @@ export function LabelerHome() {
       <h1>Start working</h1>
       {message ? <p class="notice" role="status">{message}</p> : null}
       <Errors messages={errors} />
+      {n ? (
+        <dl class="figures" data-testid="work-summary">
+          <div><dt>Rankings waiting</dt><dd>{n.rankings_waiting}</dd></div>
+          <div><dt>Demonstrations waiting</dt><dd>{n.demonstrations_waiting}</dd></div>
+          <div><dt>Done today</dt><dd>{n.done_today}</dd></div>
+        </dl>
+      ) : null}
       <div class="tiles">
         <button type="button" class="tile" disabled={busy} onClick={() => start("ranking")} data-testid="start-ranking">
           <strong>Rank answers</strong>
