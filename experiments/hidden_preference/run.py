@@ -56,6 +56,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--eval-samples", type=int, default=0, help="override the answers per eval prompt and model")
     parser.add_argument("--offline", action="store_true", help="engine only: labels made in memory, no platform")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--label-efficiency", action="store_true",
+                        help="also run label_efficiency.py (uncertainty order, noisy crowd) into DIR/label_efficiency")
     args = parser.parse_args(argv)
 
     import torch
@@ -88,6 +90,11 @@ def main(argv=None) -> dict:
         results["figures"] = hh_rlhf(out / "hh_rlhf")
     results["figures"] = {**results.get("figures", {}), **results["facts"],
                           "rm_gold_accuracy": results["rm_gold_accuracy"], "timings_s": results["timings_s"]}
+    if args.label_efficiency:
+        from . import label_efficiency
+
+        results["label_efficiency"] = label_efficiency.run(
+            out / "label_efficiency", label_efficiency.TINY_SETUP if args.tiny else label_efficiency.FULL_SETUP, log=log)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     (out / "report.md").write_text(report.markdown_report(results))
     (out / "win_rates.svg").write_text(report.svg_win_rates(results))
