@@ -47,9 +47,9 @@ def expand_rankings(ranking_ids):
             SELECT better.ranking_id, better.response_id, worse.response_id
             FROM {item} better
             JOIN {item} worse ON worse.ranking_id = better.ranking_id AND better.rank < worse.rank
-            WHERE better.ranking_id IN ({_marks(todo)})
+            WHERE better.ranking_id IN ({_marks(todo)}) AND worse.ranking_id IN ({_marks(todo)})
             ON CONFLICT DO NOTHING
-        """, todo)
+        """, todo + todo)  # both sides named: else PostgreSQL may read every ranking's items for `worse`
         return max(cursor.rowcount, 0)
 
 
