@@ -190,22 +190,25 @@ def test_the_whole_loop_through_the_web_ui(page, browser, live_server, make_user
     assert RankedResponse.objects.filter(flags__contains=["made_up_facts"]).count() == 1
     assert all(t.completed_count == 1 for t in Task.objects.filter(kind="ranking"))
 
-    demo_texts = {"lena": ["Sunlight scatters off the air, and blue light scatters most.", "Cats are small, soft and curious."],
-                  "dora": ["Water vapour cools into droplets that fall as rain."]}
+    answers = {"Explain why the sky is blue.": "Sunlight scatters off the air, and blue light scatters most.",
+               "Describe a cat.": "Cats are small, soft and curious.",
+               "Explain how rain forms.": "Water vapour cools into droplets that fall as rain."}
     page.get_by_test_id("start-demonstration").click()
     page2.get_by_test_id("start-demonstration").click()
-    for p, text in ((page, demo_texts["lena"][0]), (page2, demo_texts["dora"][0]), (page, demo_texts["lena"][1])):
+    for turn, p in enumerate((page, page2, page)):  # lena writes two, dora one
         p.wait_for_url(re.compile(r".*/work/demonstration/\d+(\?done=demonstration)?$"))
-        answer = p.get_by_label("Your answer")
-        answer.fill(text)
-        if text == demo_texts["lena"][0]:
+        prompt = p.locator("#prompt-text")
+        expect(prompt).to_have_text(re.compile("|".join(re.escape(q) for q in answers)))
+        p.get_by_label("Your answer").fill(answers[prompt.inner_text()])
+        if turn == 0:
             shot(p, "06-demonstration")
         url = p.url
         p.get_by_test_id("submit").click()
         p.wait_for_url(lambda u, url=url: u != url)
     page.wait_for_url("**/work?done=demonstration")
     page2.wait_for_url("**/work?done=demonstration")
-    assert sorted(Demonstration.objects.values_list("text", flat=True)) == sorted(demo_texts["lena"] + demo_texts["dora"])
+    assert {d.prompt.text: d.text for d in Demonstration.objects.select_related("prompt")} == answers
+    assert Demonstration.objects.filter(labeler=lena).count() == 2 and Demonstration.objects.filter(labeler=dora).count() == 1
     other.close()
     sign_out(page)
 
@@ -214,7 +217,7 @@ def test_the_whole_loop_through_the_web_ui(page, browser, live_server, make_user
     nav(page, "Review")
     queue = page.get_by_test_id("review-queue")
     expect(queue.locator("li")).to_have_count(3)
-    cats = Demonstration.objects.get(text=demo_texts["lena"][1])
+    cats = Demonstration.objects.get(prompt__text="Describe a cat.")
     page.get_by_label("Comment").nth([d.pk for d in Demonstration.objects.order_by("pk")].index(cats.pk)).fill(
         "Describe what a cat is like, in full sentences.")
     shot(page, "07-review")
@@ -224,9 +227,9 @@ def test_the_whole_loop_through_the_web_ui(page, browser, live_server, make_user
     page.get_by_label("Select all").check()
     page.get_by_test_id("accept-selected").click()
     page.get_by_text("Nothing waits for review.").wait_for()
-    states = dict(Demonstration.objects.values_list("text", "review_state"))
-    assert states == {demo_texts["lena"][0]: ReviewState.ACCEPTED, demo_texts["lena"][1]: ReviewState.REJECTED,
-                      demo_texts["dora"][0]: ReviewState.ACCEPTED}
+    states = dict(Demonstration.objects.values_list("prompt__text", "review_state"))
+    assert states == {"Explain why the sky is blue.": ReviewState.ACCEPTED, "Describe a cat.": ReviewState.REJECTED,
+                      "Explain how rain forms.": ReviewState.ACCEPTED}
     sign_out(page)
 
     # -- ML engineer: snapshots, SFT and reward model from the form, evaluation
