@@ -33,6 +33,11 @@ const LABELER = "labeler";
 const ADMIN = "admin";
 const ML = "ml_engineer";
 
+/** Only ML engineers launch and cancel jobs and freeze snapshots; admins see them read-only (as the API enforces). */
+function canLaunch(me: Me) {
+  return me.roles.includes(ML);
+}
+
 export const ROUTES: Route[] = [
   { pattern: "/work", roles: [LABELER], title: "Work", nav: true, view: () => <LabelerHome /> },
   { pattern: "/work/ranking/:id", roles: [LABELER], title: "Rank answers", view: (p) => <RankingScreen assignmentId={Number(p.id)} /> },
@@ -43,9 +48,9 @@ export const ROUTES: Route[] = [
   { pattern: "/manage/guidelines", roles: [ADMIN], title: "Guidelines", nav: true, view: () => <Guidelines /> },
   { pattern: "/manage/import", roles: [ADMIN], title: "Import prompts", nav: true, view: () => <PromptImport /> },
   { pattern: "/manage/review", roles: [ADMIN], title: "Review", nav: true, view: () => <Review /> },
-  { pattern: "/ml/jobs", roles: [ML, ADMIN], title: "Jobs", nav: true, view: () => <Jobs /> },
-  { pattern: "/ml/jobs/:id", roles: [ML, ADMIN], title: "Job", view: (p) => <JobDetail id={Number(p.id)} /> },
-  { pattern: "/ml/snapshots", roles: [ML, ADMIN], title: "Datasets", nav: true, view: () => <Snapshots /> },
+  { pattern: "/ml/jobs", roles: [ML, ADMIN], title: "Jobs", nav: true, view: (_, me) => <Jobs canLaunch={canLaunch(me)} /> },
+  { pattern: "/ml/jobs/:id", roles: [ML, ADMIN], title: "Job", view: (p, me) => <JobDetail id={Number(p.id)} canCancel={canLaunch(me)} /> },
+  { pattern: "/ml/snapshots", roles: [ML, ADMIN], title: "Datasets", nav: true, view: (_, me) => <Snapshots canFreeze={canLaunch(me)} /> },
   { pattern: "/ml/models", roles: [ML, ADMIN], title: "Models", nav: true, view: () => <Models /> },
   { pattern: "/ml/evaluation", roles: [ML, ADMIN], title: "Evaluation", nav: true, view: () => <Evaluation /> },
 ];

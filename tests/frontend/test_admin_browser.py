@@ -96,3 +96,31 @@ def test_the_progress_page_shows_a_sampling_job_still_making_tasks(page, make_us
     card = page.get_by_test_id("sampling-jobs")
     card.get_by_text(f"Job #{job.pk} (demo: SmolLM2 answers): queued").wait_for()
     assert card.get_by_role("progressbar").count() == 1
+
+
+def test_admins_see_jobs_and_snapshots_read_only_and_ml_engineers_launch(page, make_user):
+    """Issue 13, defect 4: admins could launch jobs. The decision: admins see jobs, datasets and models
+    read-only; only ML engineers launch, cancel and freeze (the API refuses admins the same writes)."""
+    from training.models import Job, JobState
+
+    job = Job.objects.create(kind="sft", state=JobState.RUNNING)
+    make_user("admin", username="ada")
+    make_user("ml_engineer", username="mia")
+    log_in(page, "ada", expect_path="/manage/dashboard")
+    page.goto("/ml/jobs")
+    page.get_by_test_id("read-only").wait_for()
+    assert page.get_by_test_id("launch-form").count() == 0
+    page.get_by_role("link", name=f"#{job.pk}").click()
+    page.wait_for_url(f"**/ml/jobs/{job.pk}")
+    page.get_by_text("running").first.wait_for()
+    assert page.get_by_role("button", name="Cancel job").count() == 0
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Datasets").click()
+    page.get_by_test_id("read-only").wait_for()
+    assert page.get_by_role("button", name="Freeze snapshot").count() == 0
+
+    page.get_by_role("button", name="Sign out").click()
+    log_in(page, "mia", expect_path="/ml/jobs")
+    page.get_by_test_id("launch-form").wait_for()
+    assert page.get_by_test_id("read-only").count() == 0
+    page.get_by_role("link", name=f"#{job.pk}").click()
+    page.get_by_role("button", name="Cancel job").wait_for()

@@ -8,7 +8,7 @@ import { ApiState, Errors, fmtDate, Link, useApi } from "../components/ui";
 
 const FINISHED = ["succeeded", "failed", "cancelled"];
 
-export function JobDetail(props: { id: number }) {
+export function JobDetail(props: { id: number; canCancel: boolean }) {
   const job = useApi(() => api.get(`/api/jobs/${props.id}/`), [props.id]);
   const metrics = useApi(async () => rows(await api.get(`/api/jobs/${props.id}/metrics/`).catch(() => job.data?.metrics ?? [])), [props.id]);
   const [errors, setErrors] = useState<string[]>([]);
@@ -40,7 +40,7 @@ export function JobDetail(props: { id: number }) {
             <div><dt>Worker</dt><dd>{j.worker_host || "—"}</dd></div>
             <div><dt>Attempts</dt><dd>{j.attempts ?? "—"}</dd></div>
           </dl>
-          {!done ? <button type="button" class="danger" onClick={cancel} disabled={j.cancel_requested}>{j.cancel_requested ? "Cancelling…" : "Cancel job"}</button> : null}
+          {!done && props.canCancel ? <button type="button" class="danger" onClick={cancel} disabled={j.cancel_requested}>{j.cancel_requested ? "Cancelling…" : "Cancel job"}</button> : null}
           <Errors messages={errors} />
           {j.error ? <Errors messages={[`Failed: ${j.error}`]} /> : null}
           <div class="charts">

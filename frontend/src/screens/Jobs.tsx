@@ -10,7 +10,7 @@ import { navigate } from "../router";
 
 export const JOB_KINDS = ["bootstrap", "sft", "rm", "ppo", "dpo", "bon", "sample", "evaluate"];
 
-export function Jobs() {
+export function Jobs(props: { canLaunch: boolean }) {
   const jobs = useApi(async () => rows(await api.get(`/api/jobs/?ordering=-id&limit=50`)), []);
   useEffect(() => {
     const running = (jobs.data ?? []).some((j: any) => j.state === "queued" || j.state === "running");
@@ -21,7 +21,9 @@ export function Jobs() {
   return (
     <section class="page">
       <h1>Jobs</h1>
-      <LaunchForm onLaunched={(id) => navigate(`/ml/jobs/${id}`)} />
+      {props.canLaunch
+        ? <LaunchForm onLaunched={(id) => navigate(`/ml/jobs/${id}`)} />
+        : <p class="hint" data-testid="read-only">Read-only: ML engineers launch and cancel jobs.</p>}
       <h2>Recent jobs</h2>
       <ApiState error={jobs.error} loading={jobs.loading && !jobs.data} empty={(jobs.data ?? []).length === 0} emptyText="No jobs yet." />
       {(jobs.data ?? []).length ? (

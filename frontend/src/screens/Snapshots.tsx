@@ -6,7 +6,7 @@ import { ApiState, Errors, fmtDate, useApi } from "../components/ui";
 import { errorsFor, FieldErrors, otherErrors } from "../logic/errors";
 import { SPLITS } from "../logic/jsonl";
 
-export function Snapshots() {
+export function Snapshots(props: { canFreeze: boolean }) {
   const list = useApi(async () => rows(await api.get(`/api/snapshots/?ordering=-id`)), []);
   const [kind, setKind] = useState("pairs");
   const [name, setName] = useState("");
@@ -43,7 +43,7 @@ export function Snapshots() {
   return (
     <section class="page">
       <h1>Dataset snapshots</h1>
-      <form class="card form-grid" onSubmit={freeze} aria-labelledby="freeze-title">
+      {props.canFreeze ? <form class="card form-grid" onSubmit={freeze} aria-labelledby="freeze-title">
         <h2 id="freeze-title" class="span">Freeze a snapshot</h2>
         <Errors messages={otherErrors(errors, ["kind", "filters", "name"])} />
         <label for="snap-kind">Kind</label>
@@ -77,7 +77,7 @@ export function Snapshots() {
         </div>
         <Errors messages={Object.entries(errors).filter(([k]) => k.startsWith("filters") && k !== "filters.min_agreement").flatMap(([, v]) => v)} />
         <div class="row span"><button type="submit" disabled={busy}>Freeze snapshot</button></div>
-      </form>
+      </form> : <p class="hint" data-testid="read-only">Read-only: ML engineers freeze snapshots.</p>}
       <ApiState error={list.error} loading={list.loading && !list.data} empty={items.length === 0} emptyText="No snapshots yet." />
       {items.length ? (
         <table>
