@@ -164,20 +164,29 @@ def train_heads(world: World, rankings: list[tuple[int, list[int], float]], setu
         heads.bias.zero_()
     counts = bootstrap_counts(len(rankings), setup.heads, seed)
     optimizer = torch.optim.AdamW(heads.parameters(), lr=setup.head_learning_rate, weight_decay=0.0)
-    for _ in range(setup.head_steps):
-        loss = ensemble_loss(heads(x), batch, counts)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(heads.parameters(), 1.0)
-        optimizer.step()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # ops this small: on a busy 2-core machine two threads were 13x slower than one
+    try:
+        for _ in range(setup.head_steps):
+            loss = ensemble_loss(heads(x), batch, counts)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(heads.parameters(), 1.0)
+            optimizer.step()
+    finally:
+        torch.set_num_threads(threads)
     return heads
 
 
 @torch.no_grad()
-def uncertainty(heads, world: World, task: int) -> float:
-    """Mean over the task's answers of the heads' spread of prompt-centred rewards (Ensemble.score)."""
-    rewards = heads(world.features[world.tasks[task]["rows"]])      # (K, H)
-    return (rewards - rewards.mean(0, keepdim=True)).std(1, unbiased=True).mean().item()
+def uncertainties(heads, world: World) -> list[float]:
+    """Per task: the mean over its answers of the heads' spread of prompt-centred rewards (Ensemble.score)."""
+    every = heads(world.features)                                   # (answers, H), in one call
+    out = []
+    for task in world.tasks:
+        rewards = every[task["rows"]]                               # (K, H)
+        out.append((rewards - rewards.mean(0, keepdim=True)).std(1, unbiased=True).mean().item())
+    return out
 
 
 @torch.no_grad()
@@ -213,7 +222,8 @@ def curve(world: World, setup: Setup, order: str, seed: int) -> list[tuple[int, 
         done = {t for t, _, _ in collected}
         remaining = [t for t in shuffled if t not in done]
         if order == "uncertainty":  # stable sort: equal uncertainty keeps the random order
-            remaining.sort(key=lambda t: -uncertainty(heads, world, t))
+            spread = uncertainties(heads, world)
+            remaining.sort(key=lambda t: -spread[t])
         label(remaining[:min(setup.step, setup.budget - len(collected))])
 
 

@@ -8,6 +8,10 @@ import { useState } from "preact/hooks";
 import { api, ApiError, rows } from "../api";
 import { ApiState, Errors, fmtDate, fmtNumber, pct, useApi } from "../components/ui";
 import { errorsFor, FieldErrors, otherErrors } from "../logic/errors";
+// The hidden-preference experiment's plots (experiments/hidden_preference/label_efficiency.py --docs),
+// bundled from docs/ at build time so the page needs no endpoint.
+import labelEfficiencySvg from "../../../docs/label_efficiency.svg?url";
+import noisyCrowdSvg from "../../../docs/noisy_crowd.svg?url";
 
 /** A typed number, or the text itself when it is not one (the server then names the field). */
 const numberOrText = (value: string) => (value.trim() !== "" && Number.isFinite(Number(value)) ? Number(value) : value);
@@ -137,12 +141,25 @@ function RequeueRules() {
   );
 }
 
+function ExperimentPlots() {
+  return (
+    <>
+      <h2>Does it pay? The hidden-preference experiment</h2>
+      <p>Reward-model accuracy against the hidden gold rule: labelling the most uncertain tasks first vs a
+        random order, and a crowd in which one labeler of three is noise, with and without weights from gold.</p>
+      <img src={labelEfficiencySvg} alt="Reward-model accuracy vs rankings collected, uncertainty vs random order" width={760} />
+      <img src={noisyCrowdSvg} alt="Reward-model accuracy for a clean crowd and a noisy crowd without and with labeler weights" width={760} />
+    </>
+  );
+}
+
 export function Quality() {
   return (
     <section class="page">
       <h1>Label quality</h1>
       <GoldAccuracy />
       <RequeueRules />
+      <ExperimentPlots />
     </section>
   );
 }
