@@ -100,6 +100,15 @@ def test_labeler_ranks_with_a_tie_by_keyboard_and_the_pairs_reach_the_api(page, 
     assert snapshot.status_code == 201, snapshot.content
     assert snapshot.json()["counts"]["pairs"] == 5
 
+    # The history opens the submitted ranking: the answers in rank order, as stored.
+    page.get_by_role("link", name="My history").click()
+    page.get_by_role("button", name="What is the capital of France?").click()
+    ranks = page.get_by_test_id("submitted").locator("li")
+    ranks.first.wait_for()
+    texts = dict(Response.objects.filter(pk__in=shown).values_list("id", "text"))
+    assert [(li.get_attribute("data-rank"), li.locator(".pre").inner_text()) for li in ranks.all()] == [
+        (str(r), texts[rid]) for rid, r in sorted(zip(shown, (1, 2, 2, 4)), key=lambda x: (x[1], x[0]))]
+
 
 def test_labeler_writes_a_demonstration(page, make_user):
     labeler = make_user("labeler", username="dora")
@@ -124,7 +133,11 @@ def test_labeler_writes_a_demonstration(page, make_user):
     assert demo.prompt_id == prompt.id and demo.review_state == "submitted"
 
     page.get_by_role("link", name="My history").click()
-    page.get_by_text("Explain photosynthesis to a child.").wait_for()
+    # History rows open what was submitted (issue 13: clickable history).
+    page.get_by_role("button", name="Explain photosynthesis to a child.").click()
+    submitted = page.get_by_test_id("submitted")
+    submitted.get_by_text("Plants catch sunlight with their leaves and turn it into food.").wait_for()
+    assert "Review: submitted" in submitted.inner_text()
     screenshot(page, "history")
 
 

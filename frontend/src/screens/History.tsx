@@ -1,5 +1,6 @@
 /** The labeler's own submitted work and how often they agree with other labelers and gold tasks. */
 
+import { useState } from "preact/hooks";
 import { api, Me, rows } from "../api";
 import { ApiState, fmtDate, pct, useApi } from "../components/ui";
 
@@ -37,18 +38,71 @@ export function History(props: { me: Me }) {
           <caption>Submitted work, newest first</caption>
           <thead><tr><th scope="col">When</th><th scope="col">Kind</th><th scope="col">Prompt</th><th scope="col">State</th><th scope="col">Seconds</th></tr></thead>
           <tbody>
-            {items.map((h: any) => (
-              <tr>
-                <td>{fmtDate(h.completed_at ?? h.created_at ?? h.submitted_at)}</td>
-                <td>{h.kind ?? h.task_kind}</td>
-                <td class="clip">{h.prompt_text ?? h.prompt?.text ?? h.prompt ?? ""}</td>
-                <td>{h.state ?? h.review_state ?? ""}</td>
-                <td>{h.seconds_spent != null ? Math.round(h.seconds_spent) : "—"}</td>
-              </tr>
-            ))}
+            {items.map((h: any) => <HistoryRow key={h.id} item={h} />)}
           </tbody>
         </table>
       ) : null}
     </section>
+  );
+}
+
+/** One submitted assignment; clicking its prompt opens what was submitted (the ranking in rank order
+ * with scores and flags, or the demonstration with its review). */
+function HistoryRow(props: { item: any }) {
+  const h = props.item;
+  const [open, setOpen] = useState(false);
+  const canOpen = Boolean(h.ranking || h.demonstration);
+  return (
+    <>
+      <tr data-testid={`history-${h.id}`}>
+        <td>{fmtDate(h.completed_at ?? h.created_at)}</td>
+        <td>{h.kind}</td>
+        <td class="clip">
+          {canOpen
+            ? <button type="button" class="link-button" aria-expanded={open} onClick={() => setOpen(!open)}>{h.prompt_text}</button>
+            : h.prompt_text}
+        </td>
+        <td>{h.state}{h.skip_reason ? ` (${h.skip_reason})` : ""}</td>
+        <td>{h.seconds_spent != null ? Math.round(h.seconds_spent) : "—"}</td>
+      </tr>
+      {open ? <tr><td colSpan={5}><Submitted item={h} /></td></tr> : null}
+    </>
+  );
+}
+
+function Submitted(props: { item: any }) {
+  const h = props.item;
+  const detail = useApi(async () => {
+    if (h.demonstration) return { demonstration: await api.get(`/api/demonstrations/${h.demonstration}/`) };
+    const [assignment, ranking] = await Promise.all([api.get(`/api/assignments/${h.id}/`), api.get(`/api/rankings/${h.ranking}/`)]);
+    return { assignment, ranking };
+  }, [h.id]);
+  const d = detail.data;
+  if (!d) return <ApiState error={detail.error} loading={detail.loading} />;
+  if (d.demonstration) {
+    const demo = d.demonstration;
+    return (
+      <div class="submitted" data-testid="submitted">
+        <p class="pre">{demo.text}</p>
+        <p class="muted">Review: {demo.review_state}{demo.review_comment ? ` — ${demo.review_comment}` : ""}</p>
+      </div>
+    );
+  }
+  const texts: Record<number, string> = Object.fromEntries(d.assignment.responses.map((r: any) => [r.id, r.text]));
+  const ranking = d.ranking;
+  return (
+    <div class="submitted" data-testid="submitted">
+      {ranking.all_bad ? <p class="muted">Marked all answers bad.</p> : null}
+      {ranking.unrankable ? <p class="muted">Marked unrankable.</p> : null}
+      <ol>
+        {ranking.ranks.map((r: any) => (
+          <li data-rank={r.rank}>
+            <strong>Rank {r.rank}</strong>{r.score != null ? ` · score ${r.score}` : ""}{r.flags?.length ? ` · ${r.flags.join(", ")}` : ""}
+            <div class="pre">{texts[r.response] ?? ""}</div>
+          </li>
+        ))}
+      </ol>
+      {ranking.comment ? <p class="muted">Comment: {ranking.comment}</p> : null}
+    </div>
   );
 }
