@@ -1,21 +1,30 @@
 """Guideline versions: write a draft, publish it, and find the version labels are made under.
 
 Every ranking and demonstration records the guideline version in use when it was submitted: the most
-recently published version of any guideline (publishing a version puts it in use).
+recently published version of a guideline for that kind of task, else of a guideline for every kind
+(publishing a version puts it in use).
 """
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Case, Max, When
 from django.utils import timezone
 
 from labeling.assignment import Conflict
 from labeling.models import Guideline, GuidelineVersion
 
 
-def current_version():
-    """The guideline version in use: the one published last (None before any is published)."""
-    return (GuidelineVersion.objects.filter(published_at__isnull=False).select_related("guideline")
-            .order_by("-published_at", "-id").first())
+def current_version(task_kind=None):
+    """The guideline version in use for a kind of task (None before any is published): the one
+    published last among the guidelines written for that kind, else among those for every kind.
+    One query: a kind's own guideline sorts before the general ones."""
+    versions = GuidelineVersion.objects.filter(published_at__isnull=False).select_related("guideline")
+    if task_kind:
+        versions = (versions.filter(guideline__task_kind__in=(task_kind, ""))
+                    .annotate(own=Case(When(guideline__task_kind=task_kind, then=1), default=0))
+                    .order_by("-own", "-published_at", "-id"))
+    else:
+        versions = versions.order_by("-published_at", "-id")
+    return versions.first()
 
 
 @transaction.atomic

@@ -48,10 +48,20 @@ class Flag(models.TextChoices):
     BAD_FORMATTING = "bad_formatting"
 
 
+class TaskKind(models.TextChoices):
+    DEMONSTRATION = "demonstration"
+    RANKING = "ranking"
+    COMPARISON = "comparison", "Side-by-side comparison"
+
+
 class Guideline(models.Model):
-    """A named labeling guideline (helpful, truthful, harmless); its text lives in versions."""
+    """A named labeling guideline (helpful, truthful, harmless); its text lives in versions. It serves
+    one kind of task (writing demonstrations asks for other rules than ranking answers) or, blank,
+    every kind."""
 
     name = models.CharField(max_length=200, unique=True)
+    task_kind = models.CharField(max_length=20, blank=True, default="", choices=TaskKind.choices,
+                                 help_text="The kind of task it guides; blank: every kind.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
@@ -186,12 +196,6 @@ class Response(models.Model):
 
     def __str__(self):
         return self.text[:80]
-
-
-class TaskKind(models.TextChoices):
-    DEMONSTRATION = "demonstration"
-    RANKING = "ranking"
-    COMPARISON = "comparison", "Side-by-side comparison"
 
 
 class Task(models.Model):

@@ -75,7 +75,7 @@ class GuidelineSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Guideline
-        fields = ["id", "name", "created_at", "current_version"]
+        fields = ["id", "name", "task_kind", "created_at", "current_version"]
         read_only_fields = ["created_at"]
 
     def get_current_version(self, guideline) -> int | None:

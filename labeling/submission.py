@@ -80,7 +80,7 @@ def submit_ranking(assignment_id, labeler, data, idempotency_key=None):
                 return _replay(Ranking.objects.filter(assignment=assignment).first(), idempotency_key), False
             _check_open(assignment, now)
             items = _check_ranks(assignment, data)
-            version = current_version()
+            version = current_version(assignment.task.kind)
             ranking = Ranking.objects.create(
                 task_id=assignment.task_id, assignment=assignment, labeler=labeler, guideline_version=version,
                 display_order=assignment.display_order, seconds_spent=data.get("seconds_spent"),
@@ -124,7 +124,7 @@ def submit_demonstration(assignment_id, labeler, data, idempotency_key=None):
             _check_open(assignment, now)
             demonstration = Demonstration.objects.create(
                 prompt_id=assignment.task.prompt_id, task_id=assignment.task_id, labeler=labeler,
-                text=data["text"], guideline_version=current_version(), seconds_spent=data.get("seconds_spent"),
+                text=data["text"], guideline_version=current_version(TaskKind.DEMONSTRATION), seconds_spent=data.get("seconds_spent"),
                 idempotency_key=idempotency_key,
             )
             _complete(assignment, now)

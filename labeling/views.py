@@ -298,8 +298,8 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
 # Work: next task, submit, skip, history
 
 
-def guideline_for_work():
-    return s.guideline_payload(guidelines.current_version())
+def guideline_for_work(task_kind):
+    return s.guideline_payload(guidelines.current_version(task_kind))
 
 
 def work_items(assignments):
@@ -310,8 +310,12 @@ def work_items(assignments):
     missing = {rid for a in assignments for rid in a.display_order} - texts.keys()
     if missing:
         texts.update(Answer.objects.filter(pk__in=missing).values_list("id", "text"))
-    guideline = guideline_for_work()
-    return [s.work_item(a, texts, guideline) for a in assignments]
+    by_kind = {}  # each kind of task shows its own guideline; one query per kind
+    for assignment in assignments:
+        kind = assignment.task.kind
+        if kind not in by_kind:
+            by_kind[kind] = guideline_for_work(kind)
+    return [s.work_item(a, texts, by_kind[a.task.kind]) for a in assignments]
 
 
 class WorkViewSet(viewsets.GenericViewSet):

@@ -4,8 +4,8 @@ read published versions only; every label records the version in use."""
 import pytest
 
 from labeling.guidelines import current_version
-from labeling.models import GuidelineVersion, Ranking
-from tests.support.builders import client_as, next_work, ranking_task, submit
+from labeling.models import Demonstration, GuidelineVersion, Ranking
+from tests.support.builders import client_as, demonstration_task, next_work, ranking_task, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +96,32 @@ def test_guideline_lists_are_paginated_and_filterable(admin):
     page = admin.get("/api/guidelines/?limit=2").json()
     assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]
     assert [g["name"] for g in admin.get("/api/guidelines/?search=b").json()["results"]] == ["b"]
+
+
+def test_each_kind_of_task_shows_and_records_its_own_guideline(admin):
+    """Issue 13, defect 9: the demonstration screen showed the ranking guideline. A guideline serves one
+    kind of task or every kind; a kind's own guideline wins over a general one published later."""
+    demo_gid = admin.post("/api/guidelines/", {"name": "Writing demonstrations", "task_kind": "demonstration"},
+                          format="json").json()["id"]
+    demo_version = admin.post(f"/api/guidelines/{demo_gid}/versions/", {"body": "Write it as an expert would.",
+                                                                     "publish": True}, format="json").json()
+    general_gid = make_guideline(admin, "Ranking HHH")
+    general_version = admin.post(f"/api/guidelines/{general_gid}/versions/", {"body": "Helpful first.", "publish": True},
+                                 format="json").json()
+    assert admin.get(f"/api/guidelines/{demo_gid}/").json()["task_kind"] == "demonstration"
+    assert admin.post("/api/guidelines/", {"name": "x", "task_kind": "poetry"}, format="json").status_code == 400
+
+    demonstration_task()
+    ranking_task()
+    labeler = client_as("labeler")
+    item = next_work(labeler, kind="demonstration").json()
+    assert item["kind"] == "demonstration" and item["guideline_version"]["id"] == demo_version["id"]
+    assert labeler.post(f"/api/assignments/{item['id']}/demonstration/", {"text": "An answer."},
+                        format="json").status_code == 201
+    assert Demonstration.objects.get().guideline_version_id == demo_version["id"]
+
+    ranker = client_as("labeler")
+    item = next_work(ranker, kind="ranking").json()
+    assert item["kind"] == "ranking" and item["guideline_version"]["id"] == general_version["id"]
+    assert submit(ranker, item).status_code == 201
+    assert Ranking.objects.get().guideline_version_id == general_version["id"]

@@ -7,12 +7,16 @@ import { ApiState, Errors, fmtDate, useApi } from "../components/ui";
 import { diffLines, diffStats } from "../logic/diff";
 import { errorsFor, FieldErrors } from "../logic/errors";
 
+/** Which tasks a guideline serves: labelers see the one for their task's kind, else the general one. */
+const TASK_KINDS: Record<string, string> = { ranking: "rankings", demonstration: "demonstrations", comparison: "side-by-side comparisons" };
+
 interface Version { id: number; number: number; body: string; changelog: string; published_at: string | null; created_at?: string }
 
 export function Guidelines() {
   const list = useApi(async () => rows(await api.get(`/api/guidelines/`)), []);
   const [selected, setSelected] = useState<number | null>(null);
   const [name, setName] = useState("");
+  const [taskKind, setTaskKind] = useState("");
   const [errors, setErrors] = useState<FieldErrors>({});
   const guidelines = list.data ?? [];
   useEffect(() => { if (selected === null && guidelines.length) setSelected(guidelines[0].id); }, [guidelines.length]);
@@ -20,7 +24,7 @@ export function Guidelines() {
   const create = async (e: Event) => {
     e.preventDefault();
     try {
-      const g = await api.post(`/api/guidelines/`, { name });
+      const g = await api.post(`/api/guidelines/`, { name, task_kind: taskKind });
       setName(""); setErrors({}); list.reload(); setSelected(g.id);
     } catch (err) { setErrors((err as ApiError).fields); }
   };
@@ -32,15 +36,20 @@ export function Guidelines() {
       <div class="row wrap">
         <label for="guideline-pick">Guideline</label>
         <select id="guideline-pick" value={selected ?? ""} onChange={(e) => setSelected(Number(e.currentTarget.value))}>
-          {guidelines.map((g: any) => <option value={g.id}>{g.name}</option>)}
+          {guidelines.map((g: any) => <option value={g.id}>{g.name}{g.task_kind ? ` (${TASK_KINDS[g.task_kind] ?? g.task_kind})` : ""}</option>)}
         </select>
         <form class="row" onSubmit={create}>
           <label for="guideline-name">New guideline</label>
           <input id="guideline-name" value={name} onInput={(e) => setName(e.currentTarget.value)} required />
+          <label for="guideline-kind">for</label>
+          <select id="guideline-kind" value={taskKind} onChange={(e) => setTaskKind(e.currentTarget.value)}>
+            <option value="">every kind of task</option>
+            {Object.entries(TASK_KINDS).map(([value, label]) => <option value={value}>{label}</option>)}
+          </select>
           <button type="submit" class="secondary">Create</button>
         </form>
       </div>
-      <Errors messages={errorsFor(errors, "name").concat(errors[""] ?? [])} />
+      <Errors messages={errorsFor(errors, "name").concat(errorsFor(errors, "task_kind"), errors[""] ?? [])} />
       {selected ? <GuidelineVersions id={selected} key={selected} /> : null}
     </section>
   );
