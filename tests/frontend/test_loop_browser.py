@@ -1,6 +1,7 @@
 """The whole RLHF loop driven only through the web UI, on a fresh database, with real Celery workers
 (issue 13): each step asserts what the user sees and what the database holds, and saves a screenshot
-into docs/loop/ (docs/loop.md shows them in order).
+into test-artifacts/loop/, or into docs/loop/ (which docs/loop.md shows in order) when run with
+LOOP_SCREENSHOTS=docs/loop, so an ordinary run never rewrites the committed pictures.
 
 admin: publishes a guideline and edits it (the new version keeps what was not changed), imports
 prompts from JSON Lines and CSV (asking for demonstrations of the sft prompts) → ML engineer:
@@ -11,6 +12,7 @@ a flag) and write the demonstrations → admin: rejects one with a comment and a
 watches them finish, evaluates, and sees RM accuracy and the SFT model's win rate over the base."""
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from tests.frontend.conftest import ROOT, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-SHOTS = ROOT / "docs" / "loop"
+SHOTS = ROOT / os.environ.get("LOOP_SCREENSHOTS", "test-artifacts/loop")
 GUIDELINE = ["# Ranking guide", "", "Rank the most **helpful** answer first.", "Prefer answers that are truthful.",
              "Ties are allowed when two answers are equally good.", "Flag made-up facts."]
 JSONL = [
