@@ -47,6 +47,10 @@ def test_admin_sees_gold_accuracy_and_turns_on_requeue_for_a_batch(page, make_us
     page.get_by_test_id("requeues").get_by_text("2 → 3 (cap 3)").wait_for()
     screenshot(page, "quality")
     assert gold.pk != task.pk
+    for plot in ("rankings collected", "noisy crowd"):  # the experiment's plots (docs/*.svg) load
+        image = page.get_by_role("img", name=plot)
+        image.scroll_into_view_if_needed()
+        assert image.evaluate("img => img.complete && img.naturalWidth") == 760
 
 
 def test_an_ml_engineer_freezes_rankings_weighted_by_gold_leaving_out_labelers_below_the_floor(page, make_user, settings,
