@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sys
 import time
@@ -347,7 +348,7 @@ def svg_curve(results: dict, width: int = 760, height: int = 320) -> str:
     plot_w, plot_h = width - left - right, height - top - bottom
     ns = eff["random"]["rankings"]
     values = [a for o in ("random", "uncertainty") for a in eff[o]["accuracy"]]
-    low, high = max(0.0, min(values) - 0.05), min(1.0, max(values) + 0.05)
+    low, high = max(0.0, math.floor(20 * min(values) - 0.2) / 20), min(1.0, math.ceil(20 * max(values) + 0.2) / 20)
 
     def x(n):
         return left + plot_w * (n - ns[0]) / max(ns[-1] - ns[0], 1)
@@ -356,8 +357,8 @@ def svg_curve(results: dict, width: int = 760, height: int = 320) -> str:
         return top + plot_h * (1 - (v - low) / max(high - low, 1e-9))
 
     parts = _svg_open(width, height, "Reward-model accuracy against gold vs rankings collected")
-    for i in range(5):
-        v = low + (high - low) * i / 4
+    for i in range(round(20 * (high - low)) + 1):  # a line every 5 points
+        v = low + i / 20
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>')
         parts.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{100 * v:.0f}%</text>')
     for n in ns:
