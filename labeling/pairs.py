@@ -38,7 +38,8 @@ def expand_rankings(ranking_ids):
     pair, item, ranking = (m._meta.db_table for m in (ComparisonPair, RankedResponse, Ranking))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"UPDATE {ranking} SET pairs_expanded_at = %s WHERE pairs_expanded_at IS NULL AND id IN "
-                       f"({_marks(ranking_ids)}) RETURNING id, unrankable", [timezone.now(), *ranking_ids])
+                       f"({_marks(ranking_ids)}) RETURNING id, unrankable",
+                       [connection.ops.adapt_datetimefield_value(timezone.now()), *ranking_ids])
         todo = [pk for pk, unrankable in cursor.fetchall() if not unrankable]
         if not todo:
             return 0
