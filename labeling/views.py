@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
-from rest_framework import mixins, parsers, permissions, serializers, status, viewsets
+from rest_framework import fields, mixins, parsers, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -28,12 +28,12 @@ from rest_framework.routers import SimpleRouter
 
 from accounts.permissions import IsAdmin, IsAdminOrReadOnlyForStaff, IsLabeler
 from accounts.roles import ADMIN, ML_ENGINEER, user_roles
-from labeling import filters, guidelines, prompt_import, submission
-from labeling import serializers as s
+from labeling import filters, guidelines, models, prompt_import, submission
+from labeling import serializers
 from labeling.assignment import change_labelers_required, next_assignments
 from labeling.errors import Conflict, TooLarge
 from labeling.models import (Assignment, AssignmentState, Demonstration, Guideline, GuidelineVersion, Prompt, Ranking,
-                             RankedResponse, Response as Answer, Task, TaskResponse)
+                             RankedResponse, Task, TaskResponse)
 from labeling.text import check_text
 from web.parsers import CheckedFormParser, CheckedMultiPartParser, JSONObjectParser
 
@@ -97,7 +97,7 @@ def read_import(request):
             data[name] = request.query_params[name]
     if "file" in request.FILES:
         data["file"] = request.FILES["file"]
-    form = s.ImportRequestSerializer(data=data)
+    form = serializers.ImportRequestSerializer(data=data)
     form.is_valid(raise_exception=True)
     options = form.validated_data
     upload = options.get("file")
@@ -118,11 +118,11 @@ def import_response(result):
 
 
 IMPORT_DOC = dict(
-    request={"multipart/form-data": s.ImportRequestSerializer, "application/json": s.ImportRequestSerializer,
+    request={"multipart/form-data": serializers.ImportRequestSerializer, "application/json": serializers.ImportRequestSerializer,
              "application/jsonl": OpenApiTypes.STR, "text/csv": OpenApiTypes.STR},
     # 400: the bad lines as {created: 0, errors: [{line, field, message}]}, or a field error of the
     # request itself ({"file": [...]}): two shapes, so documented as an object.
-    responses={201: s.ImportResultSerializer, 400: OpenApiResponse(OpenApiTypes.OBJECT, description=(
+    responses={201: serializers.ImportResultSerializer, 400: OpenApiResponse(OpenApiTypes.OBJECT, description=(
         "Nothing imported. Either `created` 0 with `errors` listing every bad line as {line, field, message}, "
         "or the request's own field errors, e.g. {\"file\": [...]}."))},
 )
@@ -132,37 +132,37 @@ IMPORT_DOC = dict(
 
 
 @extend_schema_view(
-    versions=extend_schema(methods=["GET"], responses=s.GuidelineVersionSerializer(many=True)),
+    versions=extend_schema(methods=["GET"], responses=serializers.GuidelineVersionSerializer(many=True)),
 )
 class GuidelineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                        mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Labeling guidelines. Everyone signed in reads them; admins create them and add versions."""
 
     queryset = Guideline.objects.prefetch_related("versions").order_by("name")
-    serializer_class = s.GuidelineSerializer
+    serializer_class = serializers.GuidelineSerializer
     permission_classes = [AdminWritesOthersRead]
     http_method_names = ["get", "post", "patch", "head", "options"]
     filterset_fields = ["name"]
     search_fields = ["name"]
     ordering_fields = ["name", "created_at", "id"]
 
-    @extend_schema(methods=["POST"], request=s.GuidelineVersionSerializer, responses={201: s.GuidelineVersionSerializer})
-    @action(detail=True, methods=["get", "post"], serializer_class=s.GuidelineVersionSerializer)
+    @extend_schema(methods=["POST"], request=serializers.GuidelineVersionSerializer, responses={201: serializers.GuidelineVersionSerializer})
+    @action(detail=True, methods=["get", "post"], serializer_class=serializers.GuidelineVersionSerializer)
     def versions(self, request, pk=None):
         """GET: the version history (drafts only for admins). POST: add a version (`publish`: true to publish at once)."""
         guideline = self.get_object()
         if request.method == "POST":
-            form = s.GuidelineVersionSerializer(data=request.data)
+            form = serializers.GuidelineVersionSerializer(data=request.data)
             form.is_valid(raise_exception=True)
             data = form.validated_data
             version = guidelines.add_version(guideline, data["body"], data.get("changelog", ""), request.user,
                                              publish=data.get("publish", False))
-            return Response(s.GuidelineVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+            return Response(serializers.GuidelineVersionSerializer(version).data, status=status.HTTP_201_CREATED)
         versions = guideline.versions.select_related("guideline").order_by("-number")
         if ADMIN not in roles(request):
             versions = versions.filter(published_at__isnull=False)
         page = self.paginate_queryset(versions)
-        return self.get_paginated_response(s.GuidelineVersionSerializer(page, many=True).data)
+        return self.get_paginated_response(serializers.GuidelineVersionSerializer(page, many=True).data)
 
 
 class GuidelineVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
@@ -171,7 +171,7 @@ class GuidelineVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
 
     queryset = GuidelineVersion.objects.none()  # for the schema; get_queryset scopes every request
 
-    serializer_class = s.GuidelineVersionSerializer
+    serializer_class = serializers.GuidelineVersionSerializer
     permission_classes = [AdminWritesOthersRead]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filterset_class = filters.GuidelineVersionFilter
@@ -192,12 +192,12 @@ class GuidelineVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     def perform_destroy(self, instance):
         guidelines.delete_draft(instance)
 
-    @extend_schema(request=None, responses=s.GuidelineVersionSerializer)
+    @extend_schema(request=None, responses=serializers.GuidelineVersionSerializer)
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
         """Publish a draft: from now on new labels record this version."""
         version = guidelines.publish(self.get_object())
-        return Response(s.GuidelineVersionSerializer(version).data)
+        return Response(serializers.GuidelineVersionSerializer(version).data)
 
 
 # Prompts and tasks
@@ -209,7 +209,7 @@ class PromptViewSet(viewsets.ModelViewSet):
 
     queryset = Prompt.objects.none()  # for the schema; get_queryset scopes every request
 
-    serializer_class = s.PromptSerializer
+    serializer_class = serializers.PromptSerializer
     permission_classes = [IsAdminOrReadOnlyForStaff]
     filterset_class = filters.PromptFilter
     search_fields = ["text", "source"]
@@ -218,7 +218,7 @@ class PromptViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return Prompt.objects.annotate(used=Exists(Task.objects.filter(prompt=OuterRef("pk")))
-                                       | Exists(Answer.objects.filter(prompt=OuterRef("pk")))
+                                       | Exists(models.Response.objects.filter(prompt=OuterRef("pk")))
                                        | Exists(Demonstration.objects.filter(prompt=OuterRef("pk")))).order_by("id")
 
     def perform_create(self, serializer):
@@ -246,7 +246,7 @@ class PromptViewSet(viewsets.ModelViewSet):
                                                             allow_duplicates=options.get("allow_duplicates", False)))
 
 
-@extend_schema_view(create=extend_schema(request=s.TaskCreateSerializer, responses={201: s.TaskSerializer}))
+@extend_schema_view(create=extend_schema(request=serializers.TaskCreateSerializer, responses={201: serializers.TaskSerializer}))
 class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                   mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Labeling tasks (admins create and tune them; ML engineers read). Labelers get tasks through
@@ -254,7 +254,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
 
     queryset = Task.objects.none()  # for the schema; get_queryset scopes every request
 
-    serializer_class = s.TaskSerializer
+    serializer_class = serializers.TaskSerializer
     permission_classes = [IsAdminOrReadOnlyForStaff]
     filterset_class = filters.TaskFilter
     search_fields = ["prompt__text", "batch"]
@@ -276,12 +276,12 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def create(self, request, *args, **kwargs):
         """One task: `prompt_id` or `prompt` (text or conversation), `responses` (2..9 texts; none for a
         demonstration task), `kind`, `labelers_required`, `gold_ranks` (one rank per response) and `priority`."""
-        form = s.TaskCreateSerializer(data=request.data)
+        form = serializers.TaskCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         with transaction.atomic():
             task = prompt_import.create_task(form.validated_data, batch=form.validated_data["batch"],
                                              user=request.user, prompt=form.existing_prompt)
-        return Response(s.TaskSerializer(self.get_queryset().get(pk=task.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(serializers.TaskSerializer(self.get_queryset().get(pk=task.pk)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(**IMPORT_DOC)
     @action(detail=False, methods=["post"], url_path="import", parser_classes=IMPORT_PARSERS,
@@ -299,7 +299,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
 
 
 def guideline_for_work(task_kind):
-    return s.guideline_payload(guidelines.current_version(task_kind))
+    return serializers.guideline_payload(guidelines.current_version(task_kind))
 
 
 def work_items(assignments):
@@ -309,13 +309,13 @@ def work_items(assignments):
         texts.update(getattr(assignment, "texts", {}))
     missing = {rid for a in assignments for rid in a.display_order} - texts.keys()
     if missing:
-        texts.update(Answer.objects.filter(pk__in=missing).values_list("id", "text"))
+        texts.update(models.Response.objects.filter(pk__in=missing).values_list("id", "text"))
     by_kind = {}  # each kind of task shows its own guideline; one query per kind
     for assignment in assignments:
         kind = assignment.task.kind
         if kind not in by_kind:
             by_kind[kind] = guideline_for_work(kind)
-    return [s.work_item(a, texts, by_kind[a.task.kind]) for a in assignments]
+    return [serializers.work_item(a, texts, by_kind[a.task.kind]) for a in assignments]
 
 
 class WorkViewSet(viewsets.GenericViewSet):
@@ -334,15 +334,15 @@ class WorkViewSet(viewsets.GenericViewSet):
                           seconds_spent=Coalesce(F("ranking__seconds_spent"), Subquery(demo.values("seconds_spent")[:1])))
                 .order_by("-id"))
 
-    @extend_schema(request=s.NextRequestSerializer, parameters=[
+    @extend_schema(request=serializers.NextRequestSerializer, parameters=[
         OpenApiParameter("prefetch", bool, description="Lease the following task too and return it under `next`."),
         OpenApiParameter("kind", str, enum=["ranking", "comparison", "demonstration", "any"])],
-        responses={200: s.NextWorkSerializer, 204: OpenApiResponse(description="No task is waiting for you.")})
+        responses={200: serializers.NextWorkSerializer, 204: OpenApiResponse(description="No task is waiting for you.")})
     @action(detail=False, methods=["post"], url_path="next", filter_backends=[])
     def next_task(self, request):
         """The next task for you, under a lease of settings.LEASE_MINUTES: your own unexpired lease
         first, else a task that still needs labelers and that you have not done or skipped."""
-        form = s.NextRequestSerializer(data={**request.query_params.dict(), **request.data})  # data: an object (web.parsers)
+        form = serializers.NextRequestSerializer(data={**request.query_params.dict(), **request.data})  # data: an object (web.parsers)
         form.is_valid(raise_exception=True)
         prefetch = form.validated_data["prefetch"]
         assignments = next_assignments(request.user, form.validated_data.get("kind"), count=2 if prefetch else 1)
@@ -355,15 +355,15 @@ class WorkViewSet(viewsets.GenericViewSet):
         return Response(body)
 
     @extend_schema(responses=inline_serializer("History", {
-        "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True), "results": s.HistoryItemSerializer(many=True),
-        "counts": serializers.DictField(child=serializers.IntegerField())}))
+        "count": fields.IntegerField(), "next": fields.URLField(allow_null=True),
+        "previous": fields.URLField(allow_null=True), "results": serializers.HistoryItemSerializer(many=True),
+        "counts": fields.DictField(child=fields.IntegerField())}))
     @action(detail=False, methods=["get"])
     def history(self, request):
         """Your own assignments, newest first (filter by state or kind), with your counts."""
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
-        response = self.get_paginated_response(s.HistoryItemSerializer(page, many=True).data)
+        response = self.get_paginated_response(serializers.HistoryItemSerializer(page, many=True).data)
         response.data["counts"] = self.counts(request.user)
         return response
 
@@ -390,7 +390,7 @@ class AssignmentViewSet(viewsets.GenericViewSet):
     queryset = Assignment.objects.none()  # for the schema; get_queryset scopes every request
 
     permission_classes = [IsLabeler]
-    serializer_class = s.WorkItemSerializer
+    serializer_class = serializers.WorkItemSerializer
     filter_backends = []
 
     def get_queryset(self):
@@ -400,45 +400,45 @@ class AssignmentViewSet(viewsets.GenericViewSet):
         header = request.headers.get("Idempotency-Key")
         if header and body_key and header != body_key:
             raise ValidationError({"idempotency_key": ["differs from the Idempotency-Key header"]})
-        if header and len(header) > s.IDEMPOTENCY_KEY_LENGTH:
-            raise ValidationError({"idempotency_key": [f"at most {s.IDEMPOTENCY_KEY_LENGTH} characters"]})
+        if header and len(header) > serializers.IDEMPOTENCY_KEY_LENGTH:
+            raise ValidationError({"idempotency_key": [f"at most {serializers.IDEMPOTENCY_KEY_LENGTH} characters"]})
         return header or body_key or None
 
-    @extend_schema(responses=s.WorkItemSerializer)
+    @extend_schema(responses=serializers.WorkItemSerializer)
     def retrieve(self, request, pk=None):
         return Response(work_items([self.get_object()])[0])
 
-    @extend_schema(request=s.RankingSubmitSerializer, parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
-                   responses={201: s.RankingSerializer, 200: s.RankingSerializer})
+    @extend_schema(request=serializers.RankingSubmitSerializer, parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+                   responses={201: serializers.RankingSerializer, 200: serializers.RankingSerializer})
     @action(detail=True, methods=["post"])
     def ranking(self, request, pk=None):
         """Submit your ranking (also for side-by-side comparisons: a ranking of two, ties allowed).
         Retrying with the same idempotency key returns the saved ranking with 200."""
         check_body_size(request, ranking_body_limit())
-        form = s.RankingSubmitSerializer(data=request.data)
+        form = serializers.RankingSubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         key = self.idempotency_key(request, form.validated_data.get("idempotency_key"))
         ranking, created = submission.submit_ranking(_int_id(pk), request.user, form.validated_data, key)
-        return Response(s.ranking_payload(ranking), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(serializers.ranking_payload(ranking), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(request=s.DemonstrationSubmitSerializer, parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
-                   responses={201: s.DemonstrationSerializer, 200: s.DemonstrationSerializer})
+    @extend_schema(request=serializers.DemonstrationSubmitSerializer, parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+                   responses={201: serializers.DemonstrationSerializer, 200: serializers.DemonstrationSerializer})
     @action(detail=True, methods=["post"])
     def demonstration(self, request, pk=None):
         """Submit your demonstration (the ideal answer). You can edit it at demonstrations/{id}/ until it is reviewed."""
         check_body_size(request, ranking_body_limit())
-        form = s.DemonstrationSubmitSerializer(data=request.data)
+        form = serializers.DemonstrationSubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         key = self.idempotency_key(request, form.validated_data.get("idempotency_key"))
         demo, created = submission.submit_demonstration(_int_id(pk), request.user, form.validated_data, key)
-        return Response(s.DemonstrationSerializer(demo).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(serializers.DemonstrationSerializer(demo).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(request=s.SkipSerializer, responses=inline_serializer(
-        "Skipped", {"id": serializers.IntegerField(), "state": serializers.CharField(), "skip_reason": serializers.CharField()}))
+    @extend_schema(request=serializers.SkipSerializer, responses=inline_serializer(
+        "Skipped", {"id": fields.IntegerField(), "state": fields.CharField(), "skip_reason": fields.CharField()}))
     @action(detail=True, methods=["post"])
     def skip(self, request, pk=None):
         """Skip the task with a reason; you won't be given it again."""
-        form = s.SkipSerializer(data=request.data)
+        form = serializers.SkipSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         assignment = submission.skip(_int_id(pk), request.user, form.validated_data["reason"])
         return Response({"id": assignment.pk, "state": assignment.state, "skip_reason": assignment.skip_reason})
@@ -461,7 +461,7 @@ class DemonstrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
 
     queryset = Demonstration.objects.none()  # for the schema; get_queryset scopes every request
 
-    serializer_class = s.DemonstrationSerializer
+    serializer_class = serializers.DemonstrationSerializer
     filterset_class = filters.DemonstrationFilter
     search_fields = ["text", "prompt__text"]
     ordering_fields = ["id", "created_at", "updated_at", "reviewed_at"]
@@ -478,16 +478,16 @@ class DemonstrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
         serializer.instance = submission.edit_demonstration(serializer.instance, data.get("text", serializer.instance.text),
                                                             data.get("seconds_spent"))
 
-    @extend_schema(request=s.ReviewSerializer, responses=s.DemonstrationSerializer)
+    @extend_schema(request=serializers.ReviewSerializer, responses=serializers.DemonstrationSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsAdmin])
     def review(self, request, pk=None):
         """Accept (optionally with your edit of the text), edit (accept with your text), or reject with a comment."""
-        form = s.ReviewSerializer(data=request.data)
+        form = serializers.ReviewSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
         demo = submission.review_demonstration(self.get_object(), request.user, data["decision"], data.get("comment", ""),
                                                data.get("text"))
-        return Response(s.DemonstrationSerializer(demo).data)
+        return Response(serializers.DemonstrationSerializer(demo).data)
 
 
 class RankingViewSet(viewsets.ReadOnlyModelViewSet):
@@ -495,7 +495,7 @@ class RankingViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = Ranking.objects.none()  # for the schema; get_queryset scopes every request
 
-    serializer_class = s.RankingSerializer
+    serializer_class = serializers.RankingSerializer
     filterset_class = filters.RankingFilter
     ordering_fields = ["id", "created_at", "seconds_spent"]
 
