@@ -121,14 +121,7 @@ def _model_by_id(model_id, field, expected_kinds):
 
 def _resolve_evaluation(fields, inputs, lms, rms, preference, one):
     def pick(model_id, field, expected_kinds, default):
-        if model_id is None:
-            return default
-        model = ModelVersion.objects.filter(pk=model_id).first()
-        if model is None:
-            raise JobError(f"config.{field}", f"model version {model_id} does not exist")
-        if model.kind not in expected_kinds:
-            raise JobError(f"config.{field}", f"model version {model_id} is a {model.kind} model")
-        return model
+        return _model_by_id(model_id, field, expected_kinds) or default
 
     if fields.mode == "rm_accuracy":
         inputs.reward_model = pick(fields.judge, "judge", (ModelKind.RM,), None) or one(rms, "input_models", "reward model")
