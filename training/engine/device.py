@@ -8,12 +8,21 @@ model to ``<out>`` itself, so sampling, PPO and serving load the result like any
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, get_linear_schedule_with_warmup
 
 from .config import ConfigError
+from .progress import is_terminal
+
+if not is_terminal(sys.stderr):
+    # transformers draws a carriage-return bar for every load and save ("Loading weights", "Writing
+    # model shards"); in a log file (a worker, CI, the experiment) those are noise, so only a terminal gets them.
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
 
 
 def make_accelerator(mixed_precision: str = "no"):

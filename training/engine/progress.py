@@ -20,7 +20,7 @@ def progress(iterable=None, total=None, desc="", initial=0, disable=False, file=
              every_percent=EVERY_PERCENT, every_seconds=EVERY_SECONDS, **tqdm_options):
     """tqdm on a terminal, else a `LineProgress` that prints a line per `every_percent` or `every_seconds`."""
     stream = file if file is not None else sys.stderr
-    if disable or _is_terminal(stream):
+    if disable or is_terminal(stream):
         from tqdm.auto import tqdm
 
         return tqdm(iterable, total=total, desc=desc, initial=initial, disable=disable, file=stream, leave=leave,
@@ -29,7 +29,7 @@ def progress(iterable=None, total=None, desc="", initial=0, disable=False, file=
                         every_percent=every_percent, every_seconds=every_seconds)
 
 
-def _is_terminal(stream):
+def is_terminal(stream):
     try:
         return stream.isatty()
     except (AttributeError, ValueError):  # no isatty, or a closed stream
