@@ -337,6 +337,14 @@ def epoch_schedule(lengths: Sequence[int], batch_size: int, seed: int, epochs: i
             return schedule
 
 
+def train_and_held_out(data, eval_data, check, eval_fraction: float, seed: int) -> tuple[list, list]:
+    """The training records and the held-out ones: `eval_data` when given, else a seeded split of `data`."""
+    records = load_records(data, check)
+    if eval_data is not None:
+        return records, load_records(eval_data, check)
+    return split_eval(records, eval_fraction, seed)
+
+
 def split_eval(records: list, eval_fraction: float, seed: int) -> tuple[list, list]:
     if not eval_fraction or len(records) < 2:
         return list(records), []

@@ -53,8 +53,8 @@ import torch.nn.functional as F
 
 from .checkpoint import append_metrics, run_steps, seed_everything
 from .config import ConfigError, TrainResult, check_choice, check_common, check_positive
-from .data import (RANKINGS, Truncation, encode_prompt, encode_prompt_answer, epoch_schedule, load_records, pad,
-                   split_eval, to_ranking)
+from .data import (RANKINGS, Truncation, encode_prompt, encode_prompt_answer, epoch_schedule, pad, to_ranking,
+                   train_and_held_out)
 from .parallel import current_lr, global_sum, scaled, shard
 from .reward import collate_rankings
 
@@ -395,11 +395,7 @@ def train_dpo(model, data, out_dir, config: DPOConfig | None = None, eval_data=N
     policy = apply_lora(disable_dropout(load_causal_lm(model)), config)
     max_length = min(config.max_length, context_length(policy.config))
 
-    records = load_records(data, RANKINGS)
-    if eval_data is not None:
-        train_records, eval_records = records, load_records(eval_data, RANKINGS)
-    else:
-        train_records, eval_records = split_eval(records, config.eval_fraction, config.seed)
+    train_records, eval_records = train_and_held_out(data, eval_data, RANKINGS, config.eval_fraction, config.seed)
     trunc = Truncation()
     train = [encode_ranking(tokenizer, to_ranking(r), max_length, trunc) for r in train_records]
     held = [encode_ranking(tokenizer, to_ranking(r), max_length, trunc) for r in eval_records]

@@ -48,8 +48,8 @@ from torch import nn
 from .checkpoint import append_metrics, run_steps, seed_everything
 from .config import TrainResult, check_common, check_positive
 from .data import (DEMONSTRATIONS, RANKINGS, Truncation, encode_prompt, encode_prompt_answer, epoch_schedule,
-                   load_records, normalise_answer, pad, position_ids_from_mask, prompt_of, render_prompt, split_eval,
-                   to_ranking)
+                   load_records, normalise_answer, pad, position_ids_from_mask, prompt_of, render_prompt, to_ranking,
+                   train_and_held_out)
 from .parallel import current_lr, global_sum, scaled, shard
 
 
@@ -345,11 +345,7 @@ def train_reward_model(model, data, out_dir, config: RMConfig | None = None, eva
     rm.head.bias.requires_grad_(False)
     tokenizer = rm.tokenizer
 
-    records = load_records(data, check_weighted_ranking)
-    if eval_data is not None:
-        train_records, eval_records = records, load_records(eval_data, check_weighted_ranking)
-    else:
-        train_records, eval_records = split_eval(records, config.eval_fraction, config.seed)
+    train_records, eval_records = train_and_held_out(data, eval_data, check_weighted_ranking, config.eval_fraction, config.seed)
     trunc = Truncation()
     train = [encode_weighted(tokenizer, r, max_length, trunc) for r in train_records]
     held = [encode_ranking(tokenizer, to_ranking(r), max_length, trunc) for r in eval_records]

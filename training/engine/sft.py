@@ -16,7 +16,7 @@ import torch
 
 from .checkpoint import run_steps, seed_everything
 from .config import TrainResult, check_common
-from .data import DEMONSTRATIONS, Truncation, collate_lm, epoch_schedule, load_records, sft_example, split_eval
+from .data import DEMONSTRATIONS, Truncation, collate_lm, epoch_schedule, sft_example, train_and_held_out
 from .parallel import current_lr, global_sum, scaled, shard
 
 
@@ -89,11 +89,7 @@ def train_sft(model, data, out_dir, config: SFTConfig | None = None, eval_data=N
     lm = apply_lora(load_causal_lm(model), config)
     max_length = min(config.max_length, context_length(lm.config))
 
-    records = load_records(data, DEMONSTRATIONS)
-    if eval_data is not None:
-        train_records, eval_records = records, load_records(eval_data, DEMONSTRATIONS)
-    else:
-        train_records, eval_records = split_eval(records, config.eval_fraction, config.seed)
+    train_records, eval_records = train_and_held_out(data, eval_data, DEMONSTRATIONS, config.eval_fraction, config.seed)
     trunc = Truncation()
     train = [sft_example(tokenizer, r, max_length, trunc) for r in train_records]
     held = [sft_example(tokenizer, r, max_length, trunc) for r in eval_records]
