@@ -9,8 +9,11 @@ fails when a field has neither, so a new field cannot reach the form unexplained
 from __future__ import annotations
 
 import dataclasses
-import inspect
+import functools
 import io
+import re
+import sys
+import threading
 import tokenize
 
 COMMON_HELP = {
@@ -64,14 +67,31 @@ def comments(cls) -> dict[str, str]:
     """`name -> comment` for the fields of a dataclass (and its dataclass bases) that carry one."""
     found: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
-        if not dataclasses.is_dataclass(klass):
-            continue
-        try:
-            source = inspect.getsource(klass)
-        except (OSError, TypeError):
-            continue
-        found.update(_field_comments(source))
+        if dataclasses.is_dataclass(klass):
+            found.update(_field_comments(_class_source(klass)))
     return found
+
+
+def _class_source(klass) -> str:
+    """The class statement's lines, read from its module's file. Not `inspect.getsource`: that calls
+    `ast.parse`, which on CPython 3.11 is not thread-safe ("AST constructor recursion depth mismatch"
+    when the live server and a test thread parse at once)."""
+    path = getattr(sys.modules.get(klass.__module__), "__file__", None)
+    if not path:
+        return ""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines(keepends=True)
+    except OSError:
+        return ""
+    head = re.compile(rf"class {re.escape(klass.__name__)}\b")
+    for i, line in enumerate(lines):
+        if head.match(line):
+            end = i + 1
+            while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t"):
+                end += 1
+            return "".join(lines[i:end])
+    return ""
 
 
 def _field_comments(source: str) -> dict[str, str]:
@@ -87,7 +107,17 @@ def _field_comments(source: str) -> dict[str, str]:
     return out
 
 
+_lock = threading.Lock()
+
+
 def field_help(cls) -> dict[str, str]:
+    """`_field_help`, computed once per class: the source doesn't change while the process runs."""
+    with _lock:
+        return dict(_field_help(cls))
+
+
+@functools.cache
+def _field_help(cls) -> dict[str, str]:
     """Help for each field of a config dataclass: its own comment, unless that is a terse note for the
     code's reader ("β", "0: off") and a common wording exists."""
     own = comments(cls)

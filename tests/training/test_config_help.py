@@ -31,3 +31,40 @@ def test_help_is_the_fields_comment_unless_terse_and_a_common_wording_exists():
 
 def test_the_ppo_schema_carries_its_presets_for_the_form():
     assert config_schema()["kinds"]["ppo"]["presets"]["instructgpt"]["kl_coef"] == 0.02
+
+
+@dataclass
+class Other:
+    top_k: int = 0  # sample among the k likeliest answers
+
+
+def test_help_is_read_without_ast_so_server_threads_can_ask_at_once(monkeypatch):
+    # CPython 3.11's ast.parse is not thread-safe: CI once failed with "AST constructor recursion
+    # depth mismatch" when a test and the live server built the schema at the same moment.
+    import ast
+    import threading
+
+    parse, parsed = ast.parse, []
+
+    def counting_parse(*args, **kwargs):
+        parsed.append(1)
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", counting_parse)
+    results, errors = [], []
+
+    def ask():
+        try:
+            results.append(field_help(Other))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    monkeypatch.undo()
+    assert parsed == []
+    assert errors == []
+    assert results == [{"top_k": "sample among the k likeliest answers"}] * 8
