@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from training.config_help import field_help
 from training.engine.config import MIXED_PRECISION, ConfigError, from_dict
 from training.errors import JobError
+
+MAX_PROCESSES = 64
 from training.models import JobKind
 
 
@@ -23,8 +25,8 @@ class BootstrapFields:
 
 
 @dataclass
-class NoFields:
-    pass
+class ProcessFields:
+    num_processes: int = 1  # processes to train on, one per GPU (the worker starts them with torchrun; CPU: gloo)
 
 
 @dataclass
@@ -35,13 +37,13 @@ class PromptFields:
 
 
 @dataclass
-class PPOFields(PromptFields):
+class PPOFields(PromptFields, ProcessFields):
     split: str = "ppo"
     preset: str = ""                                   # "instructgpt": β 0.02, γ_ptx 27.8 (then the fields given)
 
 
 @dataclass
-class RMFields:
+class RMFields(ProcessFields):
     ensemble_heads: int = 0       # 2..64: also train that many bootstrap heads on the RM (uncertainty; 0: none)
 
 
@@ -54,7 +56,7 @@ class SampleFields(PromptFields):
 
 
 @dataclass
-class DPOFields:
+class DPOFields(ProcessFields):
     reference: int | None = None  # model version id of the reference π_ref (default: the input model)
 
 
@@ -97,7 +99,7 @@ def _engine_config(kind):
 
 JOB_FIELDS = {
     JobKind.BOOTSTRAP: BootstrapFields,
-    JobKind.SFT: NoFields,
+    JobKind.SFT: ProcessFields,
     JobKind.RM: RMFields,
     JobKind.PPO: PPOFields,
     JobKind.SAMPLE: SampleFields,
@@ -151,6 +153,8 @@ def _check_fields(fields):
             raise JobError("config.split", f"must be one of {', '.join(Split.values)}")
         if fields.limit < 0:
             raise JobError("config.limit", "must be >= 0")
+    if isinstance(fields, ProcessFields) and not 1 <= fields.num_processes <= MAX_PROCESSES:
+        raise JobError("config.num_processes", f"must be from 1 to {MAX_PROCESSES}")
     if isinstance(fields, RMFields) and fields.ensemble_heads and not 2 <= fields.ensemble_heads <= 64:
         raise JobError("config.ensemble_heads", "must be 0 (no ensemble) or from 2 to 64")
     if isinstance(fields, SampleFields) and fields.uncertainty_budget < 0:

@@ -7,6 +7,7 @@ checkpoint in the output folder. A runner that writes labeling rows does it in o
 only once per job (a re-run finds its rows and reuses them).
 """
 
+import json
 import shutil
 
 from django.db import transaction
@@ -46,11 +47,22 @@ def run_bootstrap(job, ctx, fields, config, inputs):
     return _finish_training(job, ctx, result, parents=[])
 
 
+def _train(kind, fields, ctx, config, train, paths):
+    """Run a trainer in this process, or on `fields.num_processes` processes under torchrun
+    (training/processes.py): `paths` are its inputs, by the train function's argument names."""
+    if fields.num_processes > 1:
+        from training.processes import run_engine
+
+        return run_engine(kind, fields.num_processes, paths, config, ctx)
+    return train(**paths, out_dir=ctx.output_dir, config=config, on_progress=ctx.on_progress,
+                 should_stop=ctx.should_stop)
+
+
 def run_sft(job, ctx, fields, config, inputs):
     from training.engine.sft import train_sft
 
-    result = train_sft(inputs.model.artifact_path, str(snapshot_path(inputs.data)), ctx.output_dir, config,
-                       on_progress=ctx.on_progress, should_stop=ctx.should_stop)
+    result = _train("sft", fields, ctx, config, train_sft,
+                    {"model": inputs.model.artifact_path, "data": str(snapshot_path(inputs.data))})
     return _finish_training(job, ctx, result, parents=[inputs.model])
 
 
@@ -58,8 +70,9 @@ def run_rm(job, ctx, fields, config, inputs):
     from training.engine.reward import train_reward_model
 
     demonstrations = str(snapshot_path(inputs.demonstrations)) if inputs.demonstrations else None
-    result = train_reward_model(inputs.model.artifact_path, str(snapshot_path(inputs.data)), ctx.output_dir, config,
-                                demonstrations=demonstrations, on_progress=ctx.on_progress, should_stop=ctx.should_stop)
+    result = _train("rm", fields, ctx, config, train_reward_model,
+                    {"model": inputs.model.artifact_path, "data": str(snapshot_path(inputs.data)),
+                     "demonstrations": demonstrations})
     if fields.ensemble_heads and not result.stopped:
         from training.engine.ensemble import EnsembleConfig, train_ensemble
 
@@ -75,18 +88,21 @@ def run_ppo(job, ctx, fields, config, inputs):
     from training.engine.ppo import train_ppo
 
     prompts = prompt_records(select_prompts(fields))
+    if fields.num_processes > 1:  # the processes read the prompts from a file
+        prompts = write_jsonl(ctx.output_dir / "prompts.jsonl", prompts)
     ptx = str(snapshot_path(inputs.demonstrations)) if inputs.demonstrations else None
-    result = train_ppo(inputs.model.artifact_path, inputs.reward_model.artifact_path, prompts, ctx.output_dir, config,
-                       ptx_data=ptx, on_progress=ctx.on_progress, should_stop=ctx.should_stop)
+    result = _train("ppo", fields, ctx, config, train_ppo,
+                    {"policy": inputs.model.artifact_path, "reward_model": inputs.reward_model.artifact_path,
+                     "prompts": prompts, "ptx_data": ptx})
     return _finish_training(job, ctx, result, parents=[inputs.model, inputs.reward_model])
 
 
 def run_dpo(job, ctx, fields, config, inputs):
     from training.engine.dpo import train_dpo
 
-    result = train_dpo(inputs.model.artifact_path, str(snapshot_path(inputs.data)), ctx.output_dir, config,
-                       reference=inputs.reference.artifact_path, on_progress=ctx.on_progress,
-                       should_stop=ctx.should_stop)
+    result = _train("dpo", fields, ctx, config, train_dpo,
+                    {"model": inputs.model.artifact_path, "data": str(snapshot_path(inputs.data)),
+                     "reference": inputs.reference.artifact_path})
     # lineage: the policy it started from, and the reference when that is another model
     return _finish_training(job, ctx, result, parents={m.pk: m for m in (inputs.model, inputs.reference)}.values())
 
@@ -226,6 +242,13 @@ RUNNERS = {
 
 def prompt_records(prompts):
     return [{"id": p.pk, "prompt": p.messages, "category": p.category, "split": p.split} for p in prompts]
+
+
+def write_jsonl(path, records) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(r) + "\n" for r in records)
+    return str(path)
 
 
 def snapshot_texts(snapshots):

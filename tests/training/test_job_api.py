@@ -3,6 +3,7 @@ inputs per kind, cancel, metrics, the config schema for the launch form, and the
 
 import pytest
 
+from training.errors import JobError
 from training.models import DatasetSnapshot, Job, JobMetric, JobState, ModelKind, ModelVersion
 
 TINY = {"vocab_size": 300, "max_steps": 4, "texts": ["some text to learn from"]}
@@ -52,6 +53,20 @@ def test_a_bad_config_is_a_400_naming_the_field(engineer, config, field, message
     assert response.status_code == 400
     assert message in response.json()["config"][field][0]
     assert not Job.objects.exists()
+
+
+@pytest.mark.parametrize("kind, value, message", [
+    ("sft", 0, "must be from 1 to 64"),
+    ("rm", 65, "must be from 1 to 64"),
+    ("ppo", "two", "expected int"),
+    ("sample", 2, "unknown field"),  # sampling runs in one process
+])
+def test_num_processes_is_checked_at_launch(engineer, kind, value, message):
+    from training.job_config import split_config
+
+    with pytest.raises(JobError) as err:
+        split_config(kind, {"num_processes": value})
+    assert err.value.field == "config.num_processes" and message in err.value.message
 
 
 def test_an_unknown_kind_or_a_config_that_is_not_an_object_is_a_400(engineer):

@@ -25,6 +25,9 @@ global batch (``batch_size`` is the global batch), the loss is normalised so N p
 step as one, and only the main process writes checkpoints, metrics and the final directory. Running a command again on the same
 ``--out`` resumes from its last checkpoint. A progress bar and a metric line every ``log_every`` steps
 go to stderr; the result (output dir, final metrics, steps, stopped) is printed as JSON on stdout.
+``--progress-file F`` (process 0 appends a JSON line per logged step) and ``--stop-file F`` (every process
+stops, after a checkpoint, once F exists) let a supervisor watch and cancel a run: the Celery worker runs
+multi-process jobs this way (training/processes.py).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import typing
 
@@ -93,6 +97,7 @@ def build_parser():
         p.add_argument(name, required=True)
     p.add_argument("--eval-data")
     add_config_flags(p, SFTConfig)
+    add_control_flags(p)
 
     p = sub.add_parser("rm", help="K-wise reward model")
     for name in ("--model", "--data", "--out"):
@@ -100,6 +105,7 @@ def build_parser():
     p.add_argument("--eval-data")
     p.add_argument("--demonstrations", help="normalise so these average reward 0")
     add_config_flags(p, RMConfig)
+    add_control_flags(p)
 
     p = sub.add_parser("ppo", help="PPO / PPO-ptx against a reward model")
     for name in ("--model", "--reward-model", "--data", "--out"):
@@ -109,6 +115,7 @@ def build_parser():
     p.add_argument("--reference", help="reference model (default: --model)")
     p.add_argument("--preset", choices=["instructgpt", "small"])
     add_config_flags(p, PPOConfig)
+    add_control_flags(p)
 
     p = sub.add_parser("sample", help="K answers per prompt")
     for name in ("--model", "--data", "--out"):
@@ -121,12 +128,36 @@ def build_parser():
     p.add_argument("--eval-data")
     p.add_argument("--reference", help="reference model (default: --model)")
     add_config_flags(p, DPOConfig)
+    add_control_flags(p)
 
     p = sub.add_parser("bon", help="best-of-N: keep the reward model's best of N samples, fine-tune on them")
     for name in ("--model", "--reward-model", "--data", "--out"):
         p.add_argument(name, required=True)
     add_config_flags(p, BoNConfig)
     return parser
+
+
+def add_control_flags(parser):
+    """How a supervisor (the Celery worker, training/processes.py) watches and stops a run it launched."""
+    parser.add_argument("--progress-file", help="process 0 appends {step, total, metrics} JSON lines here")
+    parser.add_argument("--stop-file", help="stop (after saving a checkpoint) once this file exists")
+
+
+def progress_writer(path):
+    """on_progress that appends one JSON line per call, from process 0 only (torchrun sets RANK)."""
+    if not path or os.environ.get("RANK", "0") != "0":
+        return None
+
+    def write(step, total, metrics):
+        line = json.dumps({"step": step, "total": total, "metrics": metrics}, default=float)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+    return write
+
+
+def stop_poll(path):
+    return (lambda: os.path.exists(path)) if path else None
 
 
 def main(argv=None) -> int:
@@ -149,22 +180,24 @@ def run(args):
         from .smollm2 import convert
         return {"output_dir": str(convert(args.out, args.force))}
     cfg = config_dict(args)
+    control = {"on_progress": progress_writer(getattr(args, "progress_file", None)),
+               "should_stop": stop_poll(getattr(args, "stop_file", None))}
     if cmd == "bootstrap":
         from .bootstrap import BootstrapConfig, bootstrap
         return bootstrap(args.out, text_files=args.text, config=from_dict(BootstrapConfig, cfg))
     if cmd == "sft":
         from .sft import SFTConfig, train_sft
-        return train_sft(args.model, args.data, args.out, from_dict(SFTConfig, cfg), eval_data=args.eval_data)
+        return train_sft(args.model, args.data, args.out, from_dict(SFTConfig, cfg), eval_data=args.eval_data, **control)
     if cmd == "rm":
         from .reward import RMConfig, train_reward_model
         return train_reward_model(args.model, args.data, args.out, from_dict(RMConfig, cfg), eval_data=args.eval_data,
-                                  demonstrations=args.demonstrations)
+                                  demonstrations=args.demonstrations, **control)
     if cmd == "ppo":
         from .ppo import ppo_config_from_dict, train_ppo
         if args.preset:
             cfg = {"preset": args.preset, **cfg}
         return train_ppo(args.model, args.reward_model, args.data, args.out, ppo_config_from_dict(cfg),
-                         ptx_data=args.ptx_data, eval_prompts=args.eval_data, reference=args.reference)
+                         ptx_data=args.ptx_data, eval_prompts=args.eval_data, reference=args.reference, **control)
     if cmd == "sample":
         from .sampling import SamplingConfig, sample
         result = sample(args.model, args.data, args.out, from_dict(SamplingConfig, cfg))
@@ -172,7 +205,7 @@ def run(args):
     if cmd == "dpo":
         from .dpo import DPOConfig, train_dpo
         return train_dpo(args.model, args.data, args.out, from_dict(DPOConfig, cfg), eval_data=args.eval_data,
-                         reference=args.reference)
+                         reference=args.reference, **control)
     if cmd == "bon":
         from .best_of_n import BoNConfig, rejection_sampling
         return rejection_sampling(args.model, args.reward_model, args.data, args.out, from_dict(BoNConfig, cfg))

@@ -116,6 +116,15 @@ def append_metrics(out_dir, record: dict):
         f.write(json.dumps(record) + "\n")
 
 
+def _any_process(flag: bool, accelerator) -> bool:
+    """True on every process when any process says stop: each polls its own source (a stop file, the
+    database), and one that returned early alone would leave the others waiting in a collective."""
+    if accelerator is None or accelerator.num_processes == 1:
+        return bool(flag)
+    t = torch.tensor([1.0 if flag else 0.0], device=accelerator.device)
+    return bool(accelerator.reduce(t, reduction="sum").item() > 0)
+
+
 def run_steps(*, out_dir, total_steps: int, step_fn: Callable[[int], dict], objects: dict, log_every: int,
               save_every: int, on_progress=None, should_stop=None, desc: str = "train", accelerator=None,
               get_extra: Callable[[], dict] | None = None, set_extra: Callable[[dict], None] | None = None):
@@ -158,7 +167,7 @@ def run_steps(*, out_dir, total_steps: int, step_fn: Callable[[int], dict], obje
                     bar.set_postfix({k: f"{v:.3g}" for k, v in list(last.items())[:3]})
                 if on_progress is not None:
                     on_progress(step, total_steps, dict(last))
-            if should_stop is not None and step < total_steps and should_stop():
+            if should_stop is not None and step < total_steps and _any_process(should_stop(), accelerator):
                 save(step)
                 return step, last, True
             if step % save_every == 0 or step == total_steps:

@@ -3,7 +3,8 @@
     ACCELERATE_USE_CPU=true torchrun --nproc_per_node 2 tests/training/engine/distributed_runs.py SPEC.json
 
 SPEC is a list of {"kind": "sft"|"rm"|"ppo", "model", "data", "out", "config", ["reward_model"]} or
-{"kind": "bootstrap", "out", "config"} (trained on the synthetic corpus). Every
+{"kind": "bootstrap", "out", "config"} (trained on the synthetic corpus). ``"stop_on_rank0_after": N`` makes
+process 0 alone ask to stop after step N (as when one process sees a stop request before the others). Every
 process appends each logged metric line to ``<out>/rank-<r>.jsonl`` (on_progress runs on every rank), so a
 test can check that all ranks saw the same numbers (PPO's β and whitening statistics).
 """
@@ -39,7 +40,14 @@ def main(spec_path):
         if run["kind"] == "bootstrap":
             bootstrap(out, texts=corpus(), config=from_dict(BootstrapConfig, run["config"]), on_progress=on_progress)
         elif run["kind"] == "sft":
-            train_sft(run["model"], run["data"], out, from_dict(SFTConfig, run["config"]), on_progress=on_progress)
+            polls = []
+
+            def should_stop(after=run.get("stop_on_rank0_after")):
+                polls.append(1)
+                return after is not None and rank == 0 and len(polls) >= after
+
+            train_sft(run["model"], run["data"], out, from_dict(SFTConfig, run["config"]), on_progress=on_progress,
+                      should_stop=should_stop)
         elif run["kind"] == "rm":
             train_reward_model(run["model"], run["data"], out, from_dict(RMConfig, run["config"]),
                                on_progress=on_progress)

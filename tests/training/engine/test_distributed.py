@@ -104,6 +104,8 @@ def two_process(tiny_llama, sft_model, synthetic_rm, data, tmp_path_factory):
         {"kind": "bootstrap", "out": str(root / "bootstrap"), "config": BOOTSTRAP},
         {"kind": "sft", "model": str(tiny_llama), "data": str(data / "demos.jsonl"), "out": str(root / "sft"),
          "config": SFT},
+        {"kind": "sft", "model": str(tiny_llama), "data": str(data / "demos.jsonl"), "out": str(root / "sft-stop"),
+         "config": SFT, "stop_on_rank0_after": 3},
         {"kind": "rm", "model": str(tiny_llama), "data": str(data / "rankings.jsonl"), "out": str(root / "rm"),
          "config": RM},
         {"kind": "rm", "model": str(tiny_llama), "data": str(data / "rankings.jsonl"), "out": str(root / "rm-prefix"),
@@ -154,6 +156,17 @@ def test_ppo_two_processes_share_beta_and_whitening_statistics(two_process):
             assert a[key] == b[key], key
     assert ranks[0][1]["kl_coef"] != ranks[0][0]["kl_coef"]  # the adaptive controller did move β (identically)
     assert ranks[0][0]["kl"] == 0.0  # before the first update the policy IS the reference
+
+
+def test_a_stop_seen_by_one_process_stops_both_at_the_same_step(two_process):
+    """Process 0 alone asks to stop after step 3: both save the step-3 checkpoint and return (a process that
+    ran on would wait forever in its next collective, and the run would hang)."""
+    from training.engine.checkpoint import latest_checkpoint
+
+    out = two_process / "sft-stop"
+    assert int(latest_checkpoint(out).name.split("-")[1]) == 3
+    assert [r["step"] for r in logged(out, "rank-0.jsonl")] == [r["step"] for r in logged(out, "rank-1.jsonl")] == [1, 2, 3]
+    assert not (out / "model.safetensors").exists()  # stopped, not finished
 
 
 def test_two_process_run_killed_midway_resumes_to_the_same_end(tiny_llama, data, tmp_path):
