@@ -28,13 +28,10 @@ STEPS = 12  # 21 demonstrations in batches of 4, two epochs
 
 @pytest.fixture(scope="module")
 def tiny_llama(tmp_path_factory):
-    from tests.training.engine.synthetic import corpus
-    from training.engine.bootstrap import BootstrapConfig, bootstrap
+    from tests.training.engine.synthetic import tiny_llama
 
-    out = tmp_path_factory.mktemp("tiny-llama")
-    bootstrap(out, texts=corpus(), config=BootstrapConfig(arch="llama", vocab_size=400, n_embd=32, n_head=4, n_layer=1,
-                                                           max_steps=40, batch_size=8, block_size=32, log_every=40))
-    return out
+    return tiny_llama(tmp_path_factory.mktemp("tiny-llama"), n_embd=32, n_layer=1, max_steps=40, batch_size=8,
+                      block_size=32)
 
 
 @pytest.fixture

@@ -53,3 +53,13 @@ def corpus():
     return lines  # one document each: the bootstrap puts eos after every document
 
 
+
+
+def tiny_llama(out, n_embd=64, n_layer=2, max_steps=120, batch_size=16, block_size=48):
+    """A tiny LLaMA (no biases: weights of 1 and N processes compare to 1e-5) pretrained on the corpus."""
+    from training.engine.bootstrap import BootstrapConfig, bootstrap
+
+    bootstrap(out, texts=corpus(), config=BootstrapConfig(arch="llama", vocab_size=400, n_embd=n_embd, n_head=4,
+                                                           n_layer=n_layer, max_steps=max_steps, batch_size=batch_size,
+                                                           block_size=block_size, log_every=max_steps))
+    return out

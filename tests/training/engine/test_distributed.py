@@ -77,13 +77,9 @@ def assert_same_schedule(one: Path, two: Path):
 
 @pytest.fixture(scope="module")
 def tiny_llama(tmp_path_factory):
-    from tests.training.engine.synthetic import corpus
-    from training.engine.bootstrap import BootstrapConfig, bootstrap
+    from tests.training.engine.synthetic import tiny_llama
 
-    out = tmp_path_factory.mktemp("tiny-llama")
-    bootstrap(out, texts=corpus(), config=BootstrapConfig(arch="llama", vocab_size=400, n_embd=64, n_head=4, n_layer=2,
-                                                           max_steps=120, batch_size=16, block_size=48, log_every=60))
-    return out
+    return tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
 
 
 @pytest.fixture(scope="module")
