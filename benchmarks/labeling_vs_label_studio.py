@@ -1,8 +1,8 @@
 """The labeling API beside Label Studio, in one run: the same closed loop of C labelers (`next` -> submit a
 K = 4 ranking) against each system in turn, level by level, on the same machine and database server.
 
-    benchmarks/label_studio/setup.sh                       # once: Label Studio 1.23 in var/label-studio-venv
     python benchmarks/labeling_vs_label_studio.py [--levels 1,8,32] [--seconds 30]
+    (the first run installs Label Studio 1.23 in var/label-studio-venv: benchmarks/label_studio/setup.sh)
     python benchmarks/labeling_vs_label_studio.py --systems platform --levels 1 --seconds 2 --tasks 60   # no LS
 
 Both systems get the same prompts and answers (labeling_load.make_items) and one labeler per task
@@ -173,9 +173,12 @@ class LabelStudioLabeler(labeling_load.Labeler):
 class LabelStudio:
     def __init__(self, venv, workers):
         self.venv, self.workers, self.process = Path(venv), workers, None
-        if not (self.venv / "bin" / "gunicorn").exists():
-            raise SystemExit(f"Label Studio is not installed in {self.venv}: run benchmarks/label_studio/setup.sh "
-                             "(or pass --systems platform)")
+        if not (self.venv / "bin" / "gunicorn").exists():  # one command end to end: install it first
+            progress(f"Label Studio is not installed in {self.venv}: installing it (benchmarks/label_studio/setup.sh)")
+            setup = subprocess.run([str(ROOT / "benchmarks" / "label_studio" / "setup.sh"), str(self.venv)])
+            if setup.returncode or not (self.venv / "bin" / "gunicorn").exists():
+                raise SystemExit(f"could not install Label Studio into {self.venv} (setup.sh exited "
+                                 f"{setup.returncode}); pass --systems platform to measure the platform alone")
         found = subprocess.run([str(self.venv / "bin" / "python"), "-c",
                                 "import label_studio, os; print(os.path.dirname(label_studio.__file__), "
                                 "label_studio.__version__)"], capture_output=True, text=True, check=True)
