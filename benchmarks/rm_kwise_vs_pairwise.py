@@ -272,10 +272,90 @@ def worker(args) -> dict:
             "base_memory_mb": base_memory, "device": str(device), "first_batch_loss": first_loss, **shape_stats}
 
 
+def trl_pairs(tok, items: list[dict], batch_size: int) -> tuple[list[dict], list[tuple[dict, int, int]], int]:
+    """The rankings as TRL's explicit-prompt pairs in the standard (string) form, the text our encoder sees:
+    prompt = our rendered chat prompt, chosen/rejected = the answer as ``join_answer`` joins it (TRL appends the
+    eos token and tokenizes prompt + answer). Also (ranking item, w, l) of each row, and how many pairs one
+    optimizer step takes: B rankings × C(K,2), as the other modes."""
+    from training.engine.data import join_answer, render_prompt
+
+    pairs_per_ranking = {len(item["pairs"]) for item in items}
+    assert len(pairs_per_ranking) == 1 and not any(item["ties"] for item in items), "benchmark rankings have no ties"
+    pairs = [(item, w, l) for item in items for w, l in item["pairs"]]
+    rows = []
+    for item, w, l in pairs:
+        p_text = render_prompt(tok, item["prompt"])
+        rows.append({"prompt": p_text, "chosen": join_answer(p_text, item["responses"][w]),
+                     "rejected": join_answer(p_text, item["responses"][l])})
+    return rows, pairs, batch_size * pairs_per_ranking.pop()
+
+
+def trl_training_args(output_dir: Path, pairs_per_step: int, device) -> dict:
+    """The TrainingArguments every TRL run here shares: the work of the other modes' loop (module docstring)."""
+    return dict(
+        output_dir=str(output_dir), bf16=False, fp16=False, gradient_checkpointing=False,
+        activation_checkpointing=False,  # transformers 5 name of gradient_checkpointing (TRL defaults it on)
+        num_train_epochs=1, per_device_train_batch_size=pairs_per_step, gradient_accumulation_steps=1,
+        learning_rate=1e-5, optim="adamw_torch", weight_decay=0.01, lr_scheduler_type="constant", warmup_steps=0,
+        max_grad_norm=0.0, train_sampling_strategy="sequential", logging_steps=1, report_to="none",
+        save_strategy="no", eval_strategy="no", use_cpu=device.type != "cuda", seed=0, disable_tqdm=True,
+        dataloader_num_workers=0)
+
+
+def trl_first_batch_loss(trainer, pairs_per_step: int) -> float:
+    """``trainer.compute_loss`` on TRL's own collated first batch at the current weights, dropout off."""
+    import torch
+
+    model = trainer.model
+    model.eval()
+    ds = trainer.train_dataset
+    batch = trainer.data_collator([ds[i] for i in range(min(pairs_per_step, len(ds)))])
+    dev = next(model.parameters()).device
+    with torch.no_grad():
+        return trainer.compute_loss(model, {k: v.to(dev) for k, v in batch.items()}).item()
+
+
+def trl_train_timed(trainer, device, steps: int) -> tuple[float, float, list[float]]:
+    """``trainer.train()`` alone, timed: (wall s, memory just before it, the losses TRL logged, one a step)."""
+    import contextlib
+    import gc
+
+    import torch
+
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        torch.cuda.synchronize()
+    base_memory = current_memory_mb(device)
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its logs: keep stdout for the result line
+        trainer.train()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    wall = time.perf_counter() - start
+    m = trainer.model
+    checkpointing = getattr(m, "is_activation_checkpointing", None)  # transformers 5; older: is_gradient_...
+    assert not (m.is_gradient_checkpointing if checkpointing is None else checkpointing)
+    assert trainer.state.global_step == steps, (trainer.state.global_step, steps)
+    return wall, base_memory, [h["loss"] for h in trainer.state.log_history if "loss" in h]
+
+
+def trl_loss_summary(loss_kwise: float, t: dict, tol: float) -> dict:
+    """The TRL row's losses for the summary. ``same_loss_trl``: TRL's first-batch loss at the initial weights
+    (``compute_loss`` and the first logged loss) equals the K-wise loss of the same rankings, from the K-wise
+    worker and recomputed in the TRL worker."""
+    loss = t["first_batch_loss"]
+    same = t["first_logged_loss"] is not None and all(
+        abs(x - loss) < tol for x in (loss_kwise, t["kwise_loss_same_weights"], t["first_logged_loss"]))
+    return {"loss_trl": loss, "loss_trl_first_logged": t["first_logged_loss"],
+            "loss_kwise_in_trl_worker": t["kwise_loss_same_weights"], "same_tokens_trl": t["same_tokens"],
+            "same_loss_trl": same}
+
+
 def trl_worker(args, rm, items, batches, device, kwise_first: float) -> dict:
     """TRL's RewardTrainer on the same weights and rankings (see the module docstring)."""
     import contextlib
-    import gc
     import tempfile
 
     import torch
@@ -284,20 +364,10 @@ def trl_worker(args, rm, items, batches, device, kwise_first: float) -> dict:
     from transformers import AutoConfig, AutoModelForSequenceClassification
     from trl import RewardConfig, RewardTrainer
 
-    from training.engine.data import join_answer, render_prompt
-
     tok = rm.tokenizer
-    pairs_per_ranking = {len(item["pairs"]) for item in items}
-    assert len(pairs_per_ranking) == 1 and not any(item["ties"] for item in items), "benchmark rankings have no ties"
-    pairs_per_step = args.batch_size * pairs_per_ranking.pop()  # B rankings × C(K,2) pairs, as the other modes
-    rows, chosen_ids, rejected_ids = [], [], []
-    for item in items:
-        p_text = render_prompt(tok, item["prompt"])
-        for w, l in item["pairs"]:
-            rows.append({"prompt": p_text, "chosen": join_answer(p_text, item["responses"][w]),
-                         "rejected": join_answer(p_text, item["responses"][l])})
-            chosen_ids.append(list(item["seqs"][w]))
-            rejected_ids.append(list(item["seqs"][l]))
+    rows, pairs, pairs_per_step = trl_pairs(tok, items, args.batch_size)
+    chosen_ids = [list(item["seqs"][w]) for item, w, _ in pairs]
+    rejected_ids = [list(item["seqs"][l]) for item, _, l in pairs]
     n_pairs = len(rows)
     longest = max(len(s) for s in chosen_ids + rejected_ids)
 
@@ -314,14 +384,8 @@ def trl_worker(args, rm, items, batches, device, kwise_first: float) -> dict:
     tok.save_pretrained(str(model_dir))
     del seq
 
-    cfg = RewardConfig(
-        output_dir=str(Path(tmp.name) / "out"), bf16=False, fp16=False, gradient_checkpointing=False,
-        activation_checkpointing=False,  # transformers 5 name of gradient_checkpointing (TRL defaults it on)
-        num_train_epochs=1, per_device_train_batch_size=pairs_per_step, gradient_accumulation_steps=1,
-        learning_rate=1e-5, optim="adamw_torch", weight_decay=0.01, lr_scheduler_type="constant", warmup_steps=0,
-        max_grad_norm=0.0, max_length=max(1024, 2 * longest), train_sampling_strategy="sequential",
-        logging_steps=1, report_to="none", save_strategy="no", eval_strategy="no", use_cpu=device.type != "cuda",
-        seed=0, disable_tqdm=True, dataloader_num_workers=0)
+    cfg = RewardConfig(**trl_training_args(Path(tmp.name) / "out", pairs_per_step, device),
+                       max_length=max(1024, 2 * longest))
     with contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its logs: keep stdout for the result line
         trainer = RewardTrainer(model=str(model_dir), args=cfg, train_dataset=Dataset.from_list(rows))
     assert not (trainer.args.bf16 or trainer.args.fp16 or trainer.args.activation_checkpointing)
@@ -330,30 +394,10 @@ def trl_worker(args, rm, items, batches, device, kwise_first: float) -> dict:
     same_tokens = ([list(x) for x in ds["chosen_ids"]] == chosen_ids
                    and [list(x) for x in ds["rejected_ids"]] == rejected_ids)
 
-    model = trainer.model
-    model.eval()
-    batch = trainer.data_collator([ds[i] for i in range(min(pairs_per_step, n_pairs))])  # TRL's first batch
-    dev = next(model.parameters()).device
-    with torch.no_grad():
-        first_loss = trainer.compute_loss(model, {k: v.to(dev) for k, v in batch.items()}).item()
-    del rm, batch
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-        torch.cuda.synchronize()
-    base_memory = current_memory_mb(device)
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(sys.stderr):
-        trainer.train()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    wall = time.perf_counter() - start
-    m = trainer.model
-    checkpointing = getattr(m, "is_activation_checkpointing", None)  # transformers 5; older: is_gradient_...
-    assert not (m.is_gradient_checkpointing if checkpointing is None else checkpointing)
-    logged = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    assert trainer.state.global_step == len(batches), (trainer.state.global_step, len(batches))
+    first_loss = trl_first_batch_loss(trainer, pairs_per_step)  # TRL's first batch at the initial weights
+    dev = next(trainer.model.parameters()).device
+    del rm
+    wall, base_memory, logged = trl_train_timed(trainer, device, len(batches))
     sequences = 2 * n_pairs
     tmp.cleanup()
     return {"mode": "trl", "label": LABELS["trl"], "k": args.k, "rankings": len(items),
@@ -444,12 +488,7 @@ def main(argv=None):
                 "sequences_per_s_ratio_trl": by["kwise"]["sequences_per_s"] / t["sequences_per_s"],
                 "sequence_ratio_trl": t["sequences"] / by["kwise"]["sequences"],
                 "memory_ratio_trl": t["peak_memory_mb"] / by["kwise"]["peak_memory_mb"],
-                "loss_trl": losses["trl"], "loss_trl_first_logged": t["first_logged_loss"],
-                "loss_kwise_in_trl_worker": t["kwise_loss_same_weights"], "same_tokens_trl": t["same_tokens"],
-                "same_loss_trl": (abs(losses["kwise"] - losses["trl"]) < 1e-4
-                                  and abs(t["kwise_loss_same_weights"] - losses["trl"]) < 1e-4
-                                  and t["first_logged_loss"] is not None
-                                  and abs(t["first_logged_loss"] - losses["trl"]) < 1e-4)})
+                **trl_loss_summary(losses["kwise"], t, tol=1e-4)})
         else:
             s["same_loss_trl"] = None  # TRL not run
         summary.append(s)
