@@ -16,6 +16,8 @@ rows are locked the leases are counted again in a new statement (READ COMMITTED 
 snapshot, which sees every lease committed by whoever held the lock before). On SQLite there is no
 row locking; the settings open every transaction with BEGIN IMMEDIATE, so the whole claim runs under
 the database write lock and concurrent claims are serialised.
+
+The claim's statements run on every `work/next`, so they are SQL written once (labeling.sql).
 """
 
 import random
@@ -23,12 +25,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from labeling import sql
 from labeling.errors import Conflict, RuleError  # noqa: F401  (Conflict: imported from here by callers)
-from labeling.models import Assignment, AssignmentState, Task, TaskKind, TaskResponse
+from labeling.models import Assignment, AssignmentState, Prompt, Response, Task, TaskKind, TaskResponse
 
 MAX_CLAIM_ROUNDS = 3
 
@@ -51,32 +52,43 @@ def is_live_lease(assignment, now=None):
 
 
 def _own_leases(labeler, kinds, now, limit):
-    return list(
-        Assignment.objects.filter(labeler=labeler, state=AssignmentState.LEASED, lease_expires_at__gt=now,
-                                  task__kind__in=kinds)
-        .select_related("task__prompt").order_by("id")[:limit]
-    )
+    rows = sql.fetch(
+        f"SELECT {sql.columns(Assignment, 'a')}, {sql.columns(Task, 't')}, {sql.columns(Prompt, 'p')}"
+        f" FROM {sql.table(Assignment)} a JOIN {sql.table(Task)} t ON t.id = a.task_id"
+        f" JOIN {sql.table(Prompt)} p ON p.id = t.prompt_id"
+        f" WHERE a.labeler_id = %s AND a.state = %s AND a.lease_expires_at > %s AND t.kind IN ({sql.placeholders(kinds)})"
+        " ORDER BY a.id LIMIT %s",
+        [labeler.pk, AssignmentState.LEASED, sql.datetime_param(now), *kinds, limit])
+    return [_joined(assignment, task, prompt) for assignment, task, prompt in sql.instances(rows, Assignment, Task, Prompt)]
 
 
 def _candidates(labeler, kinds, now, limit, exclude_ids, skip_locked=True):
     """Tasks with a free slot that this labeler may take, locked (skipping rows others hold, unless
-    told to wait for them)."""
-    live_leases = (
-        Assignment.objects.filter(task=OuterRef("pk"), state=AssignmentState.LEASED, lease_expires_at__gt=now)
-        .order_by().values("task").annotate(n=Count("id")).values("n")
-    )
-    taken_by_me = Assignment.objects.filter(task=OuterRef("pk"), labeler=labeler).exclude(
-        state=AssignmentState.EXPIRED).exclude(state=AssignmentState.LEASED, lease_expires_at__lte=now)
-    return list(
-        Task.objects.filter(kind__in=kinds, completed_count__lt=F("labelers_required"))
-        .exclude(pk__in=exclude_ids)
-        .annotate(live=Coalesce(Subquery(live_leases, output_field=IntegerField()), Value(0)))
-        .filter(labelers_required__gt=F("completed_count") + F("live"))
-        .filter(~Exists(taken_by_me))
-        .select_related("prompt")
-        .order_by("-priority", "id")
-        .select_for_update(skip_locked=skip_locked, of=("self",), no_key=True)[:limit]
-    )
+    told to wait for them): not full counting unexpired leases, and not submitted, skipped or
+    leased (unexpired) by this labeler."""
+    when = sql.datetime_param(now)
+    excluded = f" AND t.id NOT IN ({sql.placeholders(exclude_ids)})" if exclude_ids else ""
+    rows = sql.fetch(
+        f"SELECT {sql.columns(Task, 't')}, {sql.columns(Prompt, 'p')}"
+        f" FROM {sql.table(Task)} t JOIN {sql.table(Prompt)} p ON p.id = t.prompt_id"
+        f" WHERE t.completed_count < t.labelers_required AND t.kind IN ({sql.placeholders(kinds)}){excluded}"
+        f" AND t.labelers_required > t.completed_count + (SELECT COUNT(*) FROM {sql.table(Assignment)} a"
+        "   WHERE a.task_id = t.id AND a.state = %s AND a.lease_expires_at > %s)"
+        f" AND NOT EXISTS (SELECT 1 FROM {sql.table(Assignment)} a WHERE a.task_id = t.id AND a.labeler_id = %s"
+        "   AND a.state <> %s AND NOT (a.state = %s AND a.lease_expires_at <= %s))"
+        " ORDER BY t.priority DESC, t.id LIMIT %s" + sql.lock_clause("t", no_key=True, skip_locked=skip_locked),
+        [*kinds, *exclude_ids, AssignmentState.LEASED, when, labeler.pk, AssignmentState.EXPIRED, AssignmentState.LEASED,
+         when, limit])
+    tasks = []
+    for task, prompt in sql.instances(rows, Task, Prompt):
+        task.prompt = prompt
+        tasks.append(task)
+    return tasks
+
+
+def _joined(assignment, task, prompt):
+    task.prompt, assignment.task = prompt, task
+    return assignment
 
 
 def _shuffled_response_ids(task, ids_by_task):
@@ -88,21 +100,26 @@ def _shuffled_response_ids(task, ids_by_task):
 def _claim(labeler, tasks, now):
     """Lease these locked tasks to the labeler where a slot is still free; returns the assignments."""
     ids = [t.pk for t in tasks]
-    rows = Assignment.objects.filter(task_id__in=ids).filter(
-        Q(state=AssignmentState.LEASED, lease_expires_at__gt=now) | Q(labeler=labeler)
-    ).values_list("id", "task_id", "labeler_id", "state", "lease_expires_at")
+    # One statement, read after the locks (READ COMMITTED: a fresh snapshot): the tasks' unexpired
+    # leases and this labeler's own assignments, then (labeler_id NULL) their answers in order.
+    rows = sql.fetch(
+        f"SELECT a.task_id, a.id, a.labeler_id, a.state, a.lease_expires_at, NULL, NULL FROM {sql.table(Assignment)} a"
+        f" WHERE a.task_id IN ({sql.placeholders(ids)}) AND ((a.state = %s AND a.lease_expires_at > %s) OR a.labeler_id = %s)"
+        f" UNION ALL SELECT tr.task_id, tr.response_id, NULL, NULL, NULL, tr.position, r.text FROM {sql.table(TaskResponse)} tr"
+        f" JOIN {sql.table(Response)} r ON r.id = tr.response_id WHERE tr.task_id IN ({sql.placeholders(ids)})"
+        " ORDER BY 1, 6",
+        [*ids, AssignmentState.LEASED, sql.datetime_param(now), labeler.pk, *ids])
     live, mine, responses, texts = {}, {}, {}, {}
-    for pk, task_id, labeler_id, state, expires in rows:
+    for task_id, pk, labeler_id, state, expires, _, text in rows:
+        if labeler_id is None:  # an answer: pk is the response's id
+            responses.setdefault(task_id, []).append(pk)
+            texts[pk] = text
+            continue
+        expires = sql.convert(Assignment, "lease_expires_at", expires)
         if labeler_id == labeler.pk:
             mine[task_id] = (pk, state, expires)
         if state == AssignmentState.LEASED and expires > now:
             live[task_id] = live.get(task_id, 0) + 1
-    need_responses = [t.pk for t in tasks if t.kind != TaskKind.DEMONSTRATION]
-    if need_responses:
-        rows = TaskResponse.objects.filter(task_id__in=need_responses).values_list("task_id", "response_id", "response__text")
-        for task_id, response_id, text in rows:
-            responses.setdefault(task_id, []).append(response_id)
-            texts[response_id] = text
 
     expires_at = now + lease_duration()
     fresh, renewed = [], []
@@ -119,7 +136,7 @@ def _claim(labeler, tasks, now):
         else:
             fresh.append(Assignment(task=task, labeler=labeler, state=AssignmentState.LEASED,
                                     lease_expires_at=expires_at, display_order=order))
-    claimed = Assignment.objects.bulk_create(fresh) if fresh else []
+    claimed = sql.insert(fresh) if fresh else []
     for pk, task, order in renewed:
         Assignment.objects.filter(pk=pk).update(state=AssignmentState.LEASED, lease_expires_at=expires_at,
                                                 display_order=order, skip_reason="", completed_at=None)

@@ -6,9 +6,10 @@ recently published version of a guideline for that kind of task, else of a guide
 """
 
 from django.db import transaction
-from django.db.models import Case, Max, When
+from django.db.models import Max
 from django.utils import timezone
 
+from labeling import sql
 from labeling.assignment import Conflict
 from labeling.models import Guideline, GuidelineVersion
 
@@ -16,15 +17,29 @@ from labeling.models import Guideline, GuidelineVersion
 def current_version(task_kind=None):
     """The guideline version in use for a kind of task (None before any is published): the one
     published last among the guidelines written for that kind, else among those for every kind.
-    One query: a kind's own guideline sorts before the general ones."""
-    versions = GuidelineVersion.objects.filter(published_at__isnull=False).select_related("guideline")
-    if task_kind:
-        versions = (versions.filter(guideline__task_kind__in=(task_kind, ""))
-                    .annotate(own=Case(When(guideline__task_kind=task_kind, then=1), default=0))
-                    .order_by("-own", "-published_at", "-id"))
-    else:
-        versions = versions.order_by("-published_at", "-id")
-    return versions.first()
+    One query (labeling.sql: it runs on every next): a kind's own guideline sorts before the
+    general ones. The version comes with its guideline."""
+    rows = sql.fetch(f"SELECT {sql.columns(GuidelineVersion, 'v')}, {sql.columns(Guideline, 'g')}"
+                     + _in_use("%s" if task_kind else None), [task_kind] if task_kind else [])
+    for version, guideline in sql.instances(rows, GuidelineVersion, Guideline):
+        version.guideline = guideline
+        return version
+    return None
+
+
+def current_version_id_sql(kind_column):
+    """current_version(kind)'s id as a subquery, the kind read from `kind_column` of the outer query:
+    a submission reads it in the statement that locks its assignment."""
+    return f"(SELECT v.id{_in_use(kind_column)})"
+
+
+def _in_use(kind):
+    """FROM ... LIMIT 1 of the version in use for `kind` (an SQL expression; None: any kind)."""
+    # Among the kind's own guidelines and the general ones (task_kind ''), the own ones first: the
+    # ORDER BY names no outer column, which SQLite refuses in a correlated subquery.
+    where, own_first = (f" AND g.task_kind IN ({kind}, '')", "CASE WHEN g.task_kind = '' THEN 1 ELSE 0 END, ") if kind else ("", "")
+    return (f" FROM {sql.table(GuidelineVersion)} v JOIN {sql.table(Guideline)} g ON g.id = v.guideline_id"
+            f" WHERE v.published_at IS NOT NULL{where} ORDER BY {own_first}v.published_at DESC, v.id DESC LIMIT 1")
 
 
 @transaction.atomic

@@ -27,6 +27,7 @@ from itertools import combinations
 
 from django.db.models import F, Min
 
+from labeling import sql
 from labeling.agreement import compare_ranks
 from labeling.models import RankedResponse, Requeue, RequeueRule, Task, TaskKind
 from labeling.ranking import RuleError
@@ -80,9 +81,11 @@ def requeue_if_disagreeing(task):
     before the UPDATE: only its batch, kind and gold ranks are read from it. Returns the Requeue or None."""
     if task.kind not in RANKED_KINDS or task.gold_ranks is not None:
         return None
-    rule = RequeueRule.objects.filter(batch=task.batch, enabled=True).first()
-    if rule is None:
+    rows = sql.fetch(f"SELECT {sql.columns(RequeueRule, 'r')} FROM {sql.table(RequeueRule)} r WHERE r.batch = %s AND r.enabled",
+                     [task.batch])  # runs on every submission: labeling.sql
+    if not rows:
         return None
+    ((rule,),) = sql.instances(rows, RequeueRule)
     required, completed = Task.objects.filter(pk=task.pk).values_list("labelers_required", "completed_count").get()
     if completed < required or required >= rule.max_labelers:
         return None

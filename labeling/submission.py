@@ -2,22 +2,24 @@
 
 Every submission runs in one transaction with the assignment row locked, so a retry racing the
 original can't save twice. On success the assignment is marked submitted, the task's
-`completed_count` goes up by one in the database (an F() update that can't pass `labelers_required`),
+`completed_count` goes up by one in the database (a conditional UPDATE that can't pass `labelers_required`),
 and the guideline version in use is recorded; a ranking that completes a task whose labels disagree
 may re-queue it for one more labeler (labeling.requeue). Pair expansion is queued only after the commit, and a
 broker outage never fails the request (the sweep expands what was missed).
 
 Idempotency: a retry carrying the idempotency key of a saved submission gets that submission back
 (`created` False), never a second one.
+
+A ranking's statements (lock, inserts, counts) are SQL written once (labeling.sql says why).
 """
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
+from labeling import sql
 from labeling import tasks as celery_tasks
 from labeling.assignment import Conflict
-from labeling.guidelines import current_version
+from labeling.guidelines import current_version_id_sql
 from labeling.models import (Assignment, AssignmentState, Demonstration, RankedResponse, Ranking, ReviewState, Task,
                              TaskKind)
 from labeling.ranking import RuleError, check_ranking_covers_task, check_ranks_in_range, competition_ranks
@@ -27,9 +29,18 @@ RANKED_KINDS = (TaskKind.RANKING, TaskKind.COMPARISON)
 
 
 def _locked_assignment(assignment_id, labeler):
-    """The caller's own assignment, row-locked; another labeler's id is simply not found."""
-    return (Assignment.objects.select_for_update(of=("self",)).select_related("task")
-            .get(pk=assignment_id, labeler=labeler))
+    """The caller's own assignment, row-locked, with its task; another labeler's id is simply not
+    found. `guideline_version_id`: the guideline version in use for the task's kind, read in the
+    same statement (labeling.guidelines.current_version)."""
+    rows = sql.fetch(
+        f"SELECT {sql.columns(Assignment, 'a')}, {sql.columns(Task, 't')}, {current_version_id_sql('t.kind')}"
+        f" FROM {sql.table(Assignment)} a JOIN {sql.table(Task)} t ON t.id = a.task_id"
+        " WHERE a.id = %s AND a.labeler_id = %s" + sql.lock_clause("a"), [assignment_id, labeler.pk])
+    if not rows:
+        raise Assignment.DoesNotExist("Assignment matching query does not exist.")
+    ((assignment, task),) = sql.instances(rows, Assignment, Task)
+    assignment.task, assignment.guideline_version_id = task, rows[0][-1]
+    return assignment
 
 
 def _check_open(assignment, now):
@@ -41,11 +52,12 @@ def _check_open(assignment, now):
 
 def _complete(assignment, now):
     """Count the submission on the task and close the assignment."""
-    counted = Task.objects.filter(pk=assignment.task_id, completed_count__lt=F("labelers_required")).update(
-        completed_count=F("completed_count") + 1)
+    counted = sql.execute(f"UPDATE {sql.table(Task)} SET completed_count = completed_count + 1"
+                          " WHERE id = %s AND completed_count < labelers_required", [assignment.task_id])
     if not counted:
         raise Conflict("this task already has all the labels it needs")
-    Assignment.objects.filter(pk=assignment.pk).update(state=AssignmentState.SUBMITTED, completed_at=now)
+    sql.execute(f"UPDATE {sql.table(Assignment)} SET state = %s, completed_at = %s WHERE id = %s",
+                [AssignmentState.SUBMITTED, sql.datetime_param(now), assignment.pk])
     assignment.state, assignment.completed_at = AssignmentState.SUBMITTED, now
 
 
@@ -80,18 +92,17 @@ def submit_ranking(assignment_id, labeler, data, idempotency_key=None):
                 return _replay(Ranking.objects.filter(assignment=assignment).first(), idempotency_key), False
             _check_open(assignment, now)
             items = _check_ranks(assignment, data)
-            version = current_version(assignment.task.kind)
-            ranking = Ranking.objects.create(
-                task_id=assignment.task_id, assignment=assignment, labeler=labeler, guideline_version=version,
+            (ranking,) = sql.insert([Ranking(
+                task_id=assignment.task_id, assignment=assignment, labeler=labeler,
+                guideline_version_id=assignment.guideline_version_id,
                 display_order=assignment.display_order, seconds_spent=data.get("seconds_spent"),
                 all_bad=bool(data.get("all_bad")), unrankable=bool(data.get("unrankable")),
                 comment=data.get("comment", ""), idempotency_key=idempotency_key,
-            )
-            ranking.guideline_version = version
-            ranking._items = RankedResponse.objects.bulk_create([
+            )])
+            ranking._items = sql.insert([
                 RankedResponse(ranking=ranking, response_id=response_id, rank=rank, score=score, flags=flags)
                 for response_id, rank, score, flags in items
-            ])
+            ]) if items else []
             _complete(assignment, now)
             requeue_if_disagreeing(assignment.task)  # after _complete: its UPDATE holds the task lock
             transaction.on_commit(lambda: celery_tasks.enqueue_pair_expansion(ranking.pk))
@@ -124,7 +135,7 @@ def submit_demonstration(assignment_id, labeler, data, idempotency_key=None):
             _check_open(assignment, now)
             demonstration = Demonstration.objects.create(
                 prompt_id=assignment.task.prompt_id, task_id=assignment.task_id, labeler=labeler,
-                text=data["text"], guideline_version=current_version(TaskKind.DEMONSTRATION), seconds_spent=data.get("seconds_spent"),
+                text=data["text"], guideline_version_id=assignment.guideline_version_id, seconds_spent=data.get("seconds_spent"),
                 idempotency_key=idempotency_key,
             )
             _complete(assignment, now)
