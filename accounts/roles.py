@@ -45,13 +45,21 @@ def ensure_roles():
         group.permissions.set(wanted)
 
 
-def user_roles(user):
-    if not user or not user.is_authenticated:
-        return set()
-    roles = {g.name for g in user.groups.all() if g.name in ROLES}
+def roles_of(user, group_names):
+    roles = {name for name in group_names if name in ROLES}
     if user.is_superuser:
         roles.add(ADMIN)
     return roles
+
+
+def user_roles(user):
+    """The user's roles; read with the user when an API token signed them in (accounts.authentication)."""
+    if not user or not user.is_authenticated:
+        return set()
+    known = getattr(user, "_roles", None)
+    if known is not None:
+        return set(known)
+    return roles_of(user, [g.name for g in user.groups.all()])
 
 
 def has_role(user, *roles):

@@ -10,13 +10,13 @@ from tests.support.builders import published_guideline, ranking_task, user
 
 pytestmark = pytest.mark.django_db
 
-# Counted: token lookup (with the user), role check, the savepoint pair of the transaction (BEGIN and
-# COMMIT outside tests), and the work itself. next (9): own lease, locked candidates, their leases
-# recounted with their answers' texts, insert, guideline. submit (10): locked assignment with the
-# guideline version in use, ranking, its items, task count, assignment state, the batch's re-queue
-# rule (labeling.requeue).
-NEXT_MAX = 9
-SUBMIT_MAX = 10
+# Counted: the token with its user and roles (accounts.authentication), the savepoint pair of the
+# transaction (BEGIN and COMMIT outside tests), and the work itself. next (8): own lease, locked
+# candidates, their leases recounted with their answers' texts, insert, guideline. submit (9): locked
+# assignment with the guideline version in use, ranking, its items, task count, assignment state, the
+# batch's re-queue rule (labeling.requeue).
+NEXT_MAX = 8
+SUBMIT_MAX = 9
 
 
 def token_client():
