@@ -15,6 +15,7 @@ from labeling.models import (MAX_K, Assignment, Demonstration, Flag, Guideline, 
                              Task, TaskKind)
 from labeling.prompt_import import prompt_fields, task_fields
 from labeling.ranking import RuleError
+from labeling.text import text_problem
 
 MAX_SECONDS = 7 * 24 * 3600
 MAX_ID = 2**63 - 1  # ids are 64-bit: a bigger one is a 400, not a database overflow
@@ -334,6 +335,66 @@ class RankingSubmitSerializer(serializers.Serializer):
     seconds_spent = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=MAX_SECONDS)
     idempotency_key = serializers.CharField(required=False, max_length=IDEMPOTENCY_KEY_LENGTH, allow_blank=False,
                                             help_text="Or the Idempotency-Key header.")
+
+
+def ranking_submission(data):
+    """RankingSubmitSerializer's validated data for this body, or its ValidationError (a 400 naming
+    the field). Every submission goes through here: a body already in canonical form, as the web UI
+    and API clients send it (right types, in range, no whitespace to trim), is checked by hand,
+    which is what DRF would return for it at a fraction of the CPU; anything else, and every error,
+    goes through the serializer itself. tests/labeling/test_ranking_submission.py holds them equal."""
+    checked = _canonical_ranking(data)
+    if checked is not None:
+        return checked
+    form = RankingSubmitSerializer(data=data)
+    form.is_valid(raise_exception=True)
+    return form.validated_data
+
+
+def _int_in(value, low, high):
+    return type(value) is int and low <= value <= high
+
+
+def _plain_text(value, limit):
+    return type(value) is str and len(value) <= limit and value == value.strip() and text_problem(value) is None
+
+
+def _canonical_ranking(data):
+    """The validated data when `data` needs no conversion, else None (then the serializer decides)."""
+    if type(data) is not dict:
+        return None
+    ranks = data.get("ranks", [])
+    if type(ranks) is not list or len(ranks) > MAX_K:
+        return None
+    items = []
+    for item in ranks:
+        if type(item) is not dict or not _int_in(item.get("response"), 1, MAX_ID) or type(item.get("rank")) is not int:
+            return None
+        checked = {"response": item["response"], "rank": item["rank"], "flags": item.get("flags", [])}
+        if "score" in item:
+            if item["score"] is not None and not _int_in(item["score"], 1, 7):
+                return None
+            checked["score"] = item["score"]
+        flags = checked["flags"]
+        if type(flags) is not list or len(set(flags)) != len(flags) or not all(
+                type(flag) is str and flag in Flag.values for flag in flags):
+            return None
+        items.append(checked)
+    result = {"ranks": items, "all_bad": data.get("all_bad", False), "unrankable": data.get("unrankable", False),
+              "comment": data.get("comment", "")}
+    if type(result["all_bad"]) is not bool or type(result["unrankable"]) is not bool \
+            or not _plain_text(result["comment"], settings.MAX_TEXT_LENGTH):
+        return None
+    if "seconds_spent" in data:
+        seconds = data["seconds_spent"]
+        if seconds is not None and not (type(seconds) in (int, float) and 0 <= seconds <= MAX_SECONDS):
+            return None  # (NaN fails the comparison)
+        result["seconds_spent"] = None if seconds is None else float(seconds)
+    if "idempotency_key" in data:
+        if not _plain_text(data["idempotency_key"], IDEMPOTENCY_KEY_LENGTH) or not data["idempotency_key"]:
+            return None
+        result["idempotency_key"] = data["idempotency_key"]
+    return result
 
 
 class RankedItemOut(serializers.Serializer):

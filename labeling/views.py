@@ -415,10 +415,9 @@ class AssignmentViewSet(viewsets.GenericViewSet):
         """Submit your ranking (also for side-by-side comparisons: a ranking of two, ties allowed).
         Retrying with the same idempotency key returns the saved ranking with 200."""
         check_body_size(request, ranking_body_limit())
-        form = serializers.RankingSubmitSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        key = self.idempotency_key(request, form.validated_data.get("idempotency_key"))
-        ranking, created = submission.submit_ranking(_int_id(pk), request.user, form.validated_data, key)
+        data = serializers.ranking_submission(request.data)
+        key = self.idempotency_key(request, data.get("idempotency_key"))
+        ranking, created = submission.submit_ranking(_int_id(pk), request.user, data, key)
         return Response(serializers.ranking_payload(ranking), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(request=serializers.DemonstrationSubmitSerializer, parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
