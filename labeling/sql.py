@@ -9,7 +9,8 @@ datetime, JSON text to values), so callers get the instances a queryset would ha
 Parameters go through the fields' own adaptation too (`datetime_param`, `insert`).
 
 Only portable SQL (PostgreSQL and SQLite); the row locks are added where the database has them
-(`lock_clause`). Everything else keeps using the ORM.
+(`lock_clause`). On PostgreSQL these statements are prepared on each connection (`_cursor`), which
+halved PostgreSQL's CPU per next + submit in the same profile. Everything else keeps using the ORM.
 """
 
 from functools import cache
@@ -101,14 +102,30 @@ def lock_clause(of, no_key=False, skip_locked=False):
     return f" FOR {'NO KEY ' if no_key else ''}UPDATE OF {of}{' SKIP LOCKED' if skip_locked else ''}"
 
 
+def _cursor():
+    """A cursor as connection.cursor() gives (health check, errors translated, queries logged and
+    counted); on PostgreSQL one that binds parameters on the server, so psycopg prepares a statement
+    once it ran `prepare_threshold` times on the connection (settings) and PostgreSQL stops parsing
+    and planning it anew: these statements have few parameters and run on every request. (Django's
+    own cursors bind on the client and never prepare.)"""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(ServerBindingCursor(connection.connection))  # as BaseDatabaseWrapper._cursor
+
+
 def fetch(sql, params):
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
 def execute(sql, params):
     """Run an UPDATE or DELETE; returns the number of rows it changed."""
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
