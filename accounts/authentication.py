@@ -3,7 +3,7 @@
 DRF's TokenAuthentication reads the token with its user, and the role check (accounts.permissions)
 then reads the user's groups: two queries, and on the labeler's hot path (`work/next`, submit) Django
 building them cost more CPU than the rest of the authentication. Here one statement, written once
-(labeling.sql), returns a row per group of the token's user; the roles go with the user, so
+(db.sql), returns a row per group of the token's user; the roles go with the user, so
 accounts.roles.user_roles does not ask again within the request. Same answers as DRF's class
 for an unknown token or an inactive user.
 """
@@ -15,7 +15,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
 from accounts.roles import roles_of
-from labeling import sql
+from db import sql
 
 
 class TokenAuthentication(authentication.TokenAuthentication):

@@ -17,7 +17,7 @@ snapshot, which sees every lease committed by whoever held the lock before). On 
 row locking; the settings open every transaction with BEGIN IMMEDIATE, so the whole claim runs under
 the database write lock and concurrent claims are serialised.
 
-The claim's statements run on every `work/next`, so they are SQL written once (labeling.sql).
+The claim's statements run on every `work/next`, so they are SQL written once (db.sql).
 """
 
 import random
@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from labeling import sql
+from db import sql
 from labeling.errors import Conflict, RuleError  # noqa: F401  (Conflict: imported from here by callers)
 from labeling.models import Assignment, AssignmentState, Prompt, Response, Task, TaskKind, TaskResponse
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from labeling import sql
+from db import sql
 from labeling.assignment import Conflict
 from labeling.models import Guideline, GuidelineVersion
 
@@ -17,7 +17,7 @@ from labeling.models import Guideline, GuidelineVersion
 def current_version(task_kind=None):
     """The guideline version in use for a kind of task (None before any is published): the one
     published last among the guidelines written for that kind, else among those for every kind.
-    One query (labeling.sql: it runs on every next): a kind's own guideline sorts before the
+    One query (db.sql: it runs on every next): a kind's own guideline sorts before the
     general ones. The version comes with its guideline."""
     rows = sql.fetch(f"SELECT {sql.columns(GuidelineVersion, 'v')}, {sql.columns(Guideline, 'g')}"
                      + _in_use("%s" if task_kind else None), [task_kind] if task_kind else [])

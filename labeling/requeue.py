@@ -27,7 +27,7 @@ from itertools import combinations
 
 from django.db.models import F, Min
 
-from labeling import sql
+from db import sql
 from labeling.agreement import compare_ranks
 from labeling.models import RankedResponse, Requeue, RequeueRule, Task, TaskKind
 from labeling.ranking import RuleError
@@ -82,7 +82,7 @@ def requeue_if_disagreeing(task):
     if task.kind not in RANKED_KINDS or task.gold_ranks is not None:
         return None
     rows = sql.fetch(f"SELECT {sql.columns(RequeueRule, 'r')} FROM {sql.table(RequeueRule)} r WHERE r.batch = %s AND r.enabled",
-                     [task.batch])  # runs on every submission: labeling.sql
+                     [task.batch])  # runs on every submission: db.sql
     if not rows:
         return None
     ((rule,),) = sql.instances(rows, RequeueRule)

@@ -10,13 +10,13 @@ broker outage never fails the request (the sweep expands what was missed).
 Idempotency: a retry carrying the idempotency key of a saved submission gets that submission back
 (`created` False), never a second one.
 
-A ranking's statements (lock, inserts, counts) are SQL written once (labeling.sql says why).
+A ranking's statements (lock, inserts, counts) are SQL written once (db.sql says why).
 """
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from labeling import sql
+from db import sql
 from labeling import tasks as celery_tasks
 from labeling.assignment import Conflict
 from labeling.guidelines import current_version_id_sql

@@ -104,7 +104,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compilation costs ~200 ms on set-based statements like pair expansion and never pays
     # off for this OLTP workload.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
-    # The labeler's hot statements (labeling/sql.py) bind their parameters on the server, so psycopg
+    # The labeler's hot statements (db/sql.py) bind their parameters on the server, so psycopg
     # prepares each after 5 runs on a connection and PostgreSQL stops parsing and planning it anew
     # (about half of its CPU per next + submit). Every other query keeps Django's client-side
     # binding, which never prepares, so bulk inserts are not held to 65,535 bound parameters.

@@ -1,0 +1,1 @@
+"""Database helpers below every app: hot statements written once as SQL (sql.py)."""
