@@ -108,7 +108,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # prepares each after 5 runs on a connection and PostgreSQL stops parsing and planning it anew
     # (about half of its CPU per next + submit). Every other query keeps Django's client-side
     # binding, which never prepares, so bulk inserts are not held to 65,535 bound parameters.
-    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
+    # Behind a pooler in transaction mode that cannot keep prepared statements (PgBouncer before
+    # 1.21), set DATABASE_PREPARE_THRESHOLD=off.
+    threshold = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5").strip().lower()
+    if threshold != "off" and not threshold.isdigit():
+        raise ImproperlyConfigured(f"DATABASE_PREPARE_THRESHOLD must be a number of runs or 'off', not {threshold!r}")
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", None if threshold == "off" else int(threshold))
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # WAL lets readers run beside the writer; IMMEDIATE transactions take the write lock up front, so

@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_settings(env_overrides, expression):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "ARTIFACT_ROOT", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "ARTIFACT_ROOT", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "VAR_DIR",
+                                                        "DATABASE_PREPARE_THRESHOLD"}}
     env.update(env_overrides)
     code = f"import sys; sys.path[:0]=['.', 'platform']; import settings; print(({expression}))"
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -32,6 +33,15 @@ def test_environment_overrides():
     )
     assert result.returncode == 0, result.stderr
     assert eval(result.stdout) == ("db.example", 5433, "/srv/artifacts", ["a.example", "b.example"])
+
+
+def test_prepared_statements_on_postgresql_can_be_turned_off_for_a_pooler():
+    options = "settings.DATABASES['default']['OPTIONS']['prepare_threshold']"
+    url = {"DATABASE_URL": "postgres://u@db.example/rlhf"}
+    assert run_settings(url, options).stdout.strip() == "5"
+    assert run_settings({**url, "DATABASE_PREPARE_THRESHOLD": "off"}, options).stdout.strip() == "None"
+    bad = run_settings({**url, "DATABASE_PREPARE_THRESHOLD": "often"}, options)
+    assert bad.returncode != 0 and "DATABASE_PREPARE_THRESHOLD must be a number of runs or 'off'" in bad.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():
