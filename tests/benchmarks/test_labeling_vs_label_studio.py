@@ -25,7 +25,7 @@ def run(args, tmp_path, timeout=300):
 
 @pytest.mark.slow
 def test_platform_half_runs_tiny_and_writes_its_table(tmp_path):
-    result = run(["--systems", "platform", "--levels", "1,2", "--seconds", "1.5", "--tasks", "60", "--web-workers", "1"],
+    result = run(["--systems", "platform", "--levels", "1,2", "--seconds", "1.5", "--tasks", "600", "--web-workers", "1"],
                  tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((tmp_path / "r.json").read_text())

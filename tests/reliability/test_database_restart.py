@@ -19,7 +19,7 @@ from tests.reliability.labelers import check_against_database, run_labelers, see
 @pytest.mark.slow
 def test_api_answers_503_while_the_database_is_down_and_loses_nothing(platform_on_private_postgres):
     server, postgres, _ = platform_on_private_postgres
-    seed_ranking_tasks(server.url, token_for(server.url, "boss"), 400)
+    seed_ranking_tasks(server.url, token_for(server.url, "boss"), 3000)  # more than 3 labelers do in the test
     tokens = [token_for(server.url, name) for name in ("lab1", "lab2", "lab3")]
 
     from tests.reliability.labelers import Ledger
@@ -40,6 +40,7 @@ def test_api_answers_503_while_the_database_is_down_and_loses_nothing(platform_o
         labeler.join(timeout=90)
 
     statuses = ledger.statuses
+    assert not any(labeler.out_of_work for labeler in labelers), "the labelers ran out of tasks: seed more"
     assert not ledger.refused, ledger.refused[:5]
     assert {s for _, _, s in statuses} <= {200, 201, 204, 503}, [r for r in statuses if r[2] not in (200, 201, 204, 503)][:5]
     for down_at, up_at in outages:
