@@ -177,3 +177,24 @@ def test_labeler_ranks_by_drag_and_drop_and_a_skip_error_shows_by_the_reason(pag
     page.wait_for_url("**/work?done=skip")
     second = Assignment.objects.exclude(pk=first.pk).get(labeler=labeler)
     assert (second.state, second.skip_reason) == ("skipped", "I can't judge numbers.")
+
+
+def test_a_labeler_with_no_task_is_told_that_ranking_tasks_are_being_prepared(page, make_user):
+    """No task yet, a sampling job still running: the start page says work is coming, and once the job
+    has made a task the page notices by itself (no reload): the notice goes, the task is counted."""
+    from training.models import Job, JobKind, JobState
+
+    make_user("labeler", username="lena")
+    job = Job.objects.create(kind=JobKind.SAMPLE, state=JobState.RUNNING, progress=0.4)
+
+    keyboard_login(page, "lena")
+    expect(page.get_by_test_id("work-coming")).to_contain_text("New ranking tasks are being prepared")
+    expect(page.get_by_test_id("work-coming")).to_contain_text("40% done")
+    expect(page.get_by_test_id("work-summary")).to_contain_text("Rankings waiting0")
+
+    prompt = Prompt.objects.create(messages=[{"role": "user", "content": "What is the capital of France?"}],
+                                   text="What is the capital of France?")
+    create_ranking_task(prompt, [Response.objects.create(prompt=prompt, text=t, origin=Origin.MODEL) for t in ANSWERS])
+    Job.objects.filter(pk=job.pk).update(state=JobState.SUCCEEDED, progress=1.0)
+    expect(page.get_by_test_id("work-coming")).to_have_count(0, timeout=15_000)
+    expect(page.get_by_test_id("work-summary")).to_contain_text("Rankings waiting1")

@@ -36,6 +36,7 @@ RULES = [
     (r"^/api/(prompts|tasks)/", READ, STAFF),
     (r"^/api/(prompts|tasks)/", None, {ADMIN}),
     (r"^/api/(work|assignments)/", None, LABELERS),
+    (r"^/api/work-in-preparation/$", READ, SIGNED_IN),
     (r"^/api/demonstrations/\{id\}/review/$", None, {ADMIN}),
     (r"^/api/demonstration-reviews/$", None, {ADMIN}),
     (r"^/api/demonstrations/", None, SIGNED_IN),  # scoped: a labeler sees and edits only their own

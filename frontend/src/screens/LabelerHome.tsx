@@ -1,6 +1,6 @@
 /** The labeler's start page: get the next ranking or demonstration task. */
 
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api, ApiError } from "../api";
 import { Errors, useApi } from "../components/ui";
 import { labeling, workPath } from "../labelingApi";
@@ -18,6 +18,14 @@ export function LabelerHome() {
   const [busy, setBusy] = useState(false);
   const summary = useApi(() => api.get(`/api/work/summary/`), []);
   const n = summary.data;
+  // A sampling job still generating answers: say that ranking tasks are coming, and look again.
+  const preparing = useApi(() => api.get(`/api/work-in-preparation/`), []);
+  const coming = preparing.data?.sampling_jobs > 0;
+  useEffect(() => {
+    if (!coming) return;
+    const t = setTimeout(() => { preparing.reload(); summary.reload(); }, 5000);
+    return () => clearTimeout(t);
+  }, [preparing.data]);
 
   const start = async (kind: "ranking" | "demonstration") => {
     setBusy(true);
@@ -40,6 +48,12 @@ export function LabelerHome() {
     <section class="page narrow">
       <h1>Start working</h1>
       {message ? <p class="notice" role="status">{message}</p> : null}
+      {coming ? (
+        <p class="notice" role="status" data-testid="work-coming">
+          New ranking tasks are being prepared: answers are being generated
+          ({Math.round(preparing.data.progress * 100)}% done). This page checks again every few seconds.
+        </p>
+      ) : null}
       <Errors messages={errors} />
       {n ? (
         <dl class="figures" data-testid="work-summary">
