@@ -73,7 +73,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.rm_kwise_vs_pairwise import (SKIP_TRL, build_model, current_memory_mb, make_rankings,  # noqa: E402
-                                             peak_memory_mb, trl_available, trl_first_batch_loss, trl_loss_summary,
+                                             peak_memory_mb, trl_available, trl_first_batch_loss, trl_summary,
                                              trl_pairs, trl_train_timed, trl_training_args)
 
 MODES = ("kwise", "listwise", "prefix", "pairwise", "trl")
@@ -323,18 +323,12 @@ def main(argv=None):
                       "same_loss": abs(s["loss_pairwise"] - s["loss_kwise"]) < 1e-5})
         if "prefix" in by:
             s["same_loss_prefix"] = abs(s["loss_prefix"] - s["loss_kwise"]) < 1e-3
+        # tol 1e-5, as the reimplementation's same_loss
+        s.update(trl_summary(by, s["loss_kwise"], "total_s", "sequence_encodings", "encoding_ratio_trl", tol=1e-5))
         if "trl" in by:
-            t = by["trl"]
-            s.update({
-                "speedup_wall_trl": t["total_s"] / by["kwise"]["total_s"],
-                "speedup_epoch_trl": t["epoch_s"] / by["kwise"]["epoch_s"],
-                **({"speedup_wall_prefix_trl": t["total_s"] / by["prefix"]["total_s"]} if "prefix" in by else {}),
-                **({"trl_over_reimpl": t["total_s"] / by["pairwise"]["total_s"]} if "pairwise" in by else {}),
-                "encoding_ratio_trl": t["sequence_encodings"] / by["kwise"]["sequence_encodings"],
-                "memory_ratio_trl": t["peak_memory_mb"] / by["kwise"]["peak_memory_mb"],
-                **trl_loss_summary(s["loss_kwise"], t, tol=1e-5)})  # as the reimpl.'s same_loss
-        else:
-            s["same_loss_trl"] = None  # TRL not run
+            s["speedup_epoch_trl"] = by["trl"]["epoch_s"] / by["kwise"]["epoch_s"]
+            if "pairwise" in by:
+                s["trl_over_reimpl"] = by["trl"]["total_s"] / by["pairwise"]["total_s"]
         summary.append(s)
     print(f"{'K':>3} {'mode':>30} {'epoch s':>8} {'ref s':>6} {'total s':>8} {'encodings':>9} {'rank/s':>7} "
           f"{'peak MB':>8} {'base MB':>8} {'loss@init':>10}")

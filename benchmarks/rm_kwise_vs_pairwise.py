@@ -353,6 +353,20 @@ def trl_loss_summary(loss_kwise: float, t: dict, tol: float) -> dict:
             "same_loss_trl": same}
 
 
+def trl_summary(by: dict, loss_kwise: float, time_key: str, count_key: str, count_ratio: str, tol: float) -> dict:
+    """The summary's TRL entries for one (shape, K), from the rows by mode (`time_key`: the wall time's name,
+    `count_key`: the encoded sequences' name in those rows); ``same_loss_trl`` None when TRL was not run."""
+    if "trl" not in by:
+        return {"same_loss_trl": None}
+    t, k = by["trl"], by["kwise"]
+    out = {"speedup_wall_trl": t[time_key] / k[time_key]}
+    if "prefix" in by:
+        out["speedup_wall_prefix_trl"] = t[time_key] / by["prefix"][time_key]
+    out.update({count_ratio: t[count_key] / k[count_key], "memory_ratio_trl": t["peak_memory_mb"] / k["peak_memory_mb"],
+                **trl_loss_summary(loss_kwise, t, tol)})
+    return out
+
+
 def trl_worker(args, rm, items, batches, device, kwise_first: float) -> dict:
     """TRL's RewardTrainer on the same weights and rankings (see the module docstring)."""
     import contextlib
@@ -480,17 +494,9 @@ def main(argv=None):
                       "loss_prefix": losses["prefix"]})
         s["same_loss"] = (abs(losses["kwise"] - losses.get("pairwise", losses["kwise"])) < 1e-4
                           and abs(losses["kwise"] - losses.get("prefix", losses["kwise"])) < 1e-3)
+        s.update(trl_summary(by, losses["kwise"], "wall_s", "sequences", "sequence_ratio_trl", tol=1e-4))
         if "trl" in by:
-            t = by["trl"]
-            s.update({
-                "speedup_wall_trl": t["wall_s"] / by["kwise"]["wall_s"],
-                **({"speedup_wall_prefix_trl": t["wall_s"] / by["prefix"]["wall_s"]} if "prefix" in by else {}),
-                "sequences_per_s_ratio_trl": by["kwise"]["sequences_per_s"] / t["sequences_per_s"],
-                "sequence_ratio_trl": t["sequences"] / by["kwise"]["sequences"],
-                "memory_ratio_trl": t["peak_memory_mb"] / by["kwise"]["peak_memory_mb"],
-                **trl_loss_summary(losses["kwise"], t, tol=1e-4)})
-        else:
-            s["same_loss_trl"] = None  # TRL not run
+            s["sequences_per_s_ratio_trl"] = by["kwise"]["sequences_per_s"] / by["trl"]["sequences_per_s"]
         summary.append(s)
     print(f"{'shape':>9} {'K':>3} {'mode':>18} {'wall s':>8} {'seqs':>6} {'seq/s':>8} {'rank/s':>8} {'peak MB':>8} "
           f"{'base MB':>8}")
